@@ -1,0 +1,42 @@
+"""A small HTTP client for the CLI: JSON management calls with clear errors."""
+from __future__ import annotations
+
+import requests
+
+
+class CliError(Exception):
+    pass
+
+
+class ApiClient:
+    def __init__(self, url: str, session: requests.Session | None = None):
+        self.url = url.rstrip("/")
+        self.http = session or requests.Session()
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        try:
+            return self.http.request(method, self.url + path, timeout=kwargs.pop("timeout", 60), **kwargs)
+        except requests.ConnectionError as error:
+            raise CliError(f"cannot reach {self.url}: is `moorage serve` running?") from error
+
+    def _json(self, response: requests.Response) -> dict:
+        if response.status_code >= 400:
+            raise CliError(_message(response))
+        return response.json()
+
+    def get(self, path: str) -> dict:
+        return self._json(self.request("GET", path))
+
+    def post(self, path: str, body: dict) -> dict:
+        return self._json(self.request("POST", path, json=body))
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    if "error" in body:
+        return f"{body['error'].get('message')} ({body['error'].get('code')})"
+    errors = body.get("errors") or [{}]
+    return f"{errors[0].get('message')} ({errors[0].get('code')})"

@@ -1,0 +1,101 @@
+"""`moorage serve`: embedded storage (moto, child process), the gateway on HTTP, and the
+Chalice app called in-process exactly as Lambda would call it."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ACTOR = "moorage-serve"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_port(host: str, port: int, process: subprocess.Popen, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"embedded storage exited with code {process.returncode}")
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit("embedded storage did not start in time")
+
+
+def local_environment(storage_url: str) -> dict[str, str]:
+    """The same variables .chalice/config.json sets on AWS, pointed at the embedded storage."""
+    return {
+        "MOORAGE_AWS_ENDPOINT": storage_url,
+        "MOORAGE_S3_PUBLIC_ENDPOINT": storage_url,
+        "MOORAGE_TABLE": os.environ.get("MOORAGE_TABLE", "moorage"),
+        "MOORAGE_BUCKET": os.environ.get("MOORAGE_BUCKET", "moorage"),
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        "AWS_ACCESS_KEY_ID": "moorage-local",
+        "AWS_SECRET_ACCESS_KEY": "moorage-local",
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    }
+
+
+def start_storage(data_dir: Path, host: str = "127.0.0.1") -> tuple[subprocess.Popen, str]:
+    port = free_port(host)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "chalicelib.local.storage", "--host", host, "--port", str(port),
+         "--data-dir", str(data_dir / "storage")],
+        stdout=subprocess.DEVNULL, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    _wait_for_port(host, port, process)
+    return process, f"http://{host}:{port}"
+
+
+def prepare(settings) -> None:
+    import boto3
+
+    from chalicelib.store.schema import ensure_bucket, ensure_table
+
+    session = boto3.session.Session()
+    kwargs = {"region_name": settings.region, "endpoint_url": settings.aws_endpoint}
+    ensure_table(session.client("dynamodb", **kwargs), settings.table_name)
+    ensure_bucket(session.client("s3", **kwargs), settings.bucket)
+
+
+def serve(host: str, port: int, data_dir: Path, threads: int = 32) -> None:
+    from cheroot import wsgi
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    storage, storage_url = start_storage(data_dir)
+    os.environ.update(local_environment(storage_url))
+    try:
+        import app as function  # the same module Lambda imports
+        from chalicelib.services import default_services
+
+        from .gateway import Gateway, thread_safe
+
+        services = default_services()
+        prepare(services.settings)
+        services.registries.ensure(services.settings.default_registry, ACTOR)
+        thread_safe(function.app)
+        gateway = Gateway(function.app, list(function.app.routes))
+        server = wsgi.Server((host, port), gateway, numthreads=threads, request_queue_size=128,
+                             server_name="moorage")
+        server.max_request_body_size = 0  # bodies of any size stream through in pieces
+        signal.signal(signal.SIGTERM, lambda *_: server.stop())
+        print(f"moorage serving on http://{host}:{port} (data in {data_dir})", flush=True)
+        try:
+            server.safe_start()
+        finally:
+            server.stop()
+    finally:
+        storage.send_signal(signal.SIGTERM)
+        try:
+            storage.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            storage.kill()

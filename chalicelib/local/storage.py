@@ -1,0 +1,199 @@
+"""Embedded AWS for the local runtime: moto's S3, DynamoDB (with streams) and SQS served on a
+loopback port, in a child process, with state kept under the data directory.
+
+moto keeps no state across restarts, so this process snapshots its backends with pickle:
+periodically while there were writes, and on SIGINT/SIGTERM. Object bytes go to one file per
+object under objects/ (written once, reused by later snapshots) so a snapshot never holds
+a blob in memory. A hard kill loses what changed since the last snapshot.
+
+Run: python -m chalicelib.local.storage --port P --data-dir D
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import pickle
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+SNAPSHOT_FILE = "moto-state.pickle"
+SNAPSHOT_INTERVAL_S = 10.0
+_BACKENDS = ("s3", "dynamodb", "dynamodbstreams", "sqs")
+
+
+class _ReadWriteLock:
+    """Requests share the lock; a snapshot takes it alone so backends do not change under it."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+
+    def acquire_shared(self):
+        with self._cond:
+            while self._writing:
+                self._cond.wait()
+            self._readers += 1
+
+    def release_shared(self):
+        with self._cond:
+            self._readers -= 1
+            self._cond.notify_all()
+
+    def acquire_exclusive(self):
+        with self._cond:
+            while self._writing:
+                self._cond.wait()
+            self._writing = True
+            while self._readers:
+                self._cond.wait()
+
+    def release_exclusive(self):
+        with self._cond:
+            self._writing = False
+            self._cond.notify_all()
+
+
+def _file_backed_keys(objects_dir: Path) -> None:
+    """Make moto's S3 keys pickle their bytes to files under objects_dir, streaming."""
+    from moto.s3.models import FakeKey
+
+    objects_dir.mkdir(parents=True, exist_ok=True)
+
+    def getstate(self):
+        state = self.__dict__.copy()
+        path = state.get("_moorage_file")
+        if not path or not os.path.exists(path):
+            path = str(objects_dir / uuid.uuid4().hex)
+            with self.lock, open(path, "wb") as out:
+                self._value_buffer.seek(0)
+                shutil.copyfileobj(self._value_buffer, out, 1024 * 1024)
+            self._moorage_file = path
+            state["_moorage_file"] = path
+        state.pop("_value_buffer", None)
+        state.pop("lock", None)
+        return state
+
+    def setstate(self, state):
+        self.__dict__.update(state)
+        self._value_buffer = tempfile.SpooledTemporaryFile(max_size=self._max_buffer_size)
+        with open(state["_moorage_file"], "rb") as source:
+            shutil.copyfileobj(source, self._value_buffer, 1024 * 1024)
+        self.lock = threading.Lock()
+
+    FakeKey.__getstate__ = getstate
+    FakeKey.__setstate__ = setstate
+
+
+def _backend_dicts():
+    from moto.backends import get_backend
+    return {name: get_backend(name) for name in _BACKENDS}
+
+
+class Snapshots:
+    def __init__(self, data_dir: Path, lock: _ReadWriteLock):
+        self._file = data_dir / SNAPSHOT_FILE
+        self._objects = data_dir / "objects"
+        self._lock = lock
+        self.dirty = False
+        _file_backed_keys(self._objects)
+
+    def load(self) -> None:
+        if not self._file.exists():
+            return
+        with open(self._file, "rb") as source:
+            saved = pickle.load(source)
+        for name, backend_dict in _backend_dicts().items():
+            for account, regions in saved.get(name, {}).items():
+                for region, backend in regions.items():
+                    backend_dict[account][region] = backend  # noqa: per-account/region backend
+
+    def save(self) -> None:
+        self._lock.acquire_exclusive()
+        try:
+            state = {}
+            for name, backend_dict in _backend_dicts().items():
+                state[name] = {account: dict(regions.items()) for account, regions in backend_dict.items()}
+            tmp = self._file.with_suffix(".tmp")
+            with open(tmp, "wb") as out:
+                pickle.dump(state, out, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self._file)
+            self.dirty = False
+            self._prune(state)
+        finally:
+            self._lock.release_exclusive()
+
+    def _prune(self, state) -> None:
+        """Delete object files no key refers to any more (deleted or overwritten objects)."""
+        from moto.s3.models import FakeKey
+        live = set()
+        for regions in state.get("s3", {}).values():
+            for backend in regions.values():
+                for bucket in backend.buckets.values():
+                    for key in bucket.keys.values():
+                        if isinstance(key, FakeKey) and getattr(key, "_moorage_file", None):
+                            live.add(os.path.basename(key._moorage_file))
+        for path in self._objects.iterdir():
+            if path.name not in live:
+                path.unlink(missing_ok=True)
+
+
+def _guarded(app, lock: _ReadWriteLock, snapshots: Snapshots):
+    def wsgi(environ, start_response):
+        lock.acquire_shared()
+        try:
+            if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+                snapshots.dirty = True
+            return app(environ, start_response)
+        finally:
+            lock.release_shared()
+    return wsgi
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per storage request
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    lock = _ReadWriteLock()
+    snapshots = Snapshots(args.data_dir, lock)
+    snapshots.load()
+    app = _guarded(DomainDispatcherApplication(create_backend_app), lock, snapshots)
+    server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    stopping = threading.Event()
+
+    def stop(signum, frame):
+        stopping.set()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+    def snapshot_loop():
+        while not stopping.wait(SNAPSHOT_INTERVAL_S):
+            if snapshots.dirty:
+                snapshots.save()
+
+    threading.Thread(target=snapshot_loop, daemon=True).start()
+    print(f"storage ready on {args.host}:{args.port}", flush=True)
+    server.serve_forever()
+    snapshots.save()
+    print("storage saved", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()

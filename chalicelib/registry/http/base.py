@@ -1,0 +1,81 @@
+"""Request and response values shared by the /v2/ handlers, and the base route."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from chalicelib.oci import Code, OciError, RepoName
+
+API_VERSION = {"Docker-Distribution-API-Version": "registry/2.0"}
+
+
+@dataclass(frozen=True)
+class Request:
+    """One HTTP request, read once at the edge (the local gateway serves many at a time)."""
+    method: str
+    path: str                                   # what follows /v2, percent-decoded
+    query: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    headers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # lower-case names
+    body: bytes = b""
+    source_ip: str = ""
+    request_id: str = ""
+    actor: str = "anonymous"
+
+    def header(self, name: str) -> str | None:
+        values = self.headers.get(name.lower())
+        return values[-1] if values else None
+
+    def header_values(self, name: str) -> list[str]:
+        return list(self.headers.get(name.lower(), ()))
+
+    def param(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[-1] if values else None
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: Mapping[str, str | list[str]] = field(default_factory=dict)
+    body: bytes = b""
+
+
+def empty(status: int, **headers: str) -> Response:
+    return Response(status, {**API_VERSION, "Content-Length": "0", **_dashed(headers)})
+
+
+def json_response(status: int, body: bytes, **headers: str | list[str]) -> Response:
+    return Response(status, {**API_VERSION, "Content-Type": "application/json",
+                             "Content-Length": str(len(body)), **_dashed(headers)}, body)
+
+
+def _dashed(headers: Mapping[str, str | list[str]]) -> dict[str, str | list[str]]:
+    # Python keywords cannot hold dashes: Docker_Content_Digest -> Docker-Content-Digest.
+    return {name.replace("_", "-"): value for name, value in headers.items()}
+
+
+def parse_limit(request: Request) -> int | None:
+    """The `n` query parameter of paginated lists."""
+    text = request.param("n")
+    if text is None or text == "":
+        return None
+    if not text.isdigit() or len(text) > 9:
+        raise OciError(Code.PAGINATION_NUMBER_INVALID, detail={"n": text[:32]})
+    return int(text)
+
+
+def next_link(path: str, limit: int, last: str) -> str:
+    from urllib.parse import urlencode
+    return f'<{path}?{urlencode({"n": limit, "last": last})}>; rel="next"'
+
+
+def require_name(name: RepoName | None) -> RepoName:
+    assert name is not None  # the route table only routes named paths here
+    return name
+
+
+def version_check(request: Request, match, services) -> Response:
+    return json_response(200, b"{}")
+
+
+HANDLERS = {"GET": version_check, "HEAD": version_check}

@@ -1,0 +1,53 @@
+"""Route a /v2/ request to its handler; translate every error into the spec's body, once."""
+from __future__ import annotations
+
+import logging
+
+from chalicelib.oci import Code, OciError, Route, action_for, error_body, match_route
+
+from . import base, blobs, catalog, manifests, referrers, tags, uploads
+from .base import API_VERSION, Request, Response
+
+logger = logging.getLogger(__name__)
+
+HANDLERS = {
+    Route.BASE: base.HANDLERS,
+    Route.CATALOG: catalog.HANDLERS,
+    Route.TAGS: tags.HANDLERS,
+    Route.MANIFEST: manifests.HANDLERS,
+    Route.BLOB: blobs.HANDLERS,
+    Route.UPLOAD_START: uploads.START_HANDLERS,
+    Route.UPLOAD: uploads.HANDLERS,
+    Route.REFERRERS: referrers.HANDLERS,
+}
+
+
+def dispatch(request: Request, services) -> Response:
+    try:
+        match = match_route(request.path)
+        handler = HANDLERS[match.route].get(request.method)
+        if handler is None or action_for(match.route, request.method) is None:
+            raise OciError(Code.UNSUPPORTED, detail={"method": request.method},
+                           message=f"{request.method} is not supported on this endpoint")
+        if len(request.body) > services.settings.max_request_body:
+            raise too_large(services.settings.max_request_body)
+        return handler(request, match, services)
+    except OciError as error:
+        return error_response(error, request.method)
+    except Exception:  # never a 500 or a traceback for the client; the log keeps the details
+        logger.exception("unhandled error", extra={"request_id": request.request_id})
+        return error_response(OciError(Code.UNAVAILABLE, detail={"request_id": request.request_id}),
+                              request.method)
+
+
+def too_large(limit: int) -> OciError:
+    return OciError(Code.SIZE_INVALID, status=413, detail={"limit": limit},
+                    message=f"request body exceeds the {limit}-byte limit of a single function request; "
+                            "push through the moorage gateway (any size) or with `moorage push` "
+                            "(direct to storage), or send the blob in chunks with PATCH")
+
+
+def error_response(error: OciError, method: str) -> Response:
+    body = error_body(error)
+    headers = {**API_VERSION, "Content-Type": "application/json", "Content-Length": str(len(body))}
+    return Response(error.status, headers, b"" if method == "HEAD" else body)

@@ -1,0 +1,50 @@
+"""Wiring: build the adapters and services from settings, once per process (on first use,
+never at import, so `import app` stays light)."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from .clock import Clock, SystemClock
+from .settings import Settings
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    clock: Clock
+    registries: object
+    uploads: object
+    manifests: object
+    content: object
+
+
+def build_services(settings: Settings | None = None, clock: Clock | None = None) -> Services:
+    import boto3
+
+    from .registry.content import ContentService
+    from .registry.manifests import ManifestService
+    from .registry.registries import RegistryService
+    from .registry.uploads import UploadService
+    from .store import models
+    from .store.blobs import S3Objects
+    from .store.metadata import DynamoMetadata
+
+    settings = settings or Settings.from_env()
+    clock = clock or SystemClock()
+    models.bind(settings.table_name, settings.region, settings.aws_endpoint)
+    metadata = DynamoMetadata(settings.region, settings.aws_endpoint)
+    objects = S3Objects(boto3.session.Session(), settings.bucket, settings.region, settings.aws_endpoint,
+                        settings.s3_public_endpoint)
+    registries = RegistryService(metadata, clock)
+    return Services(
+        settings=settings, clock=clock, registries=registries,
+        uploads=UploadService(metadata, objects, registries, clock, settings),
+        manifests=ManifestService(metadata, objects, registries, clock, settings),
+        content=ContentService(metadata, objects, settings),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def default_services() -> Services:
+    return build_services()

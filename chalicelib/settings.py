@@ -1,0 +1,40 @@
+"""Configuration from environment variables (set by .chalice/config.json stages and by the
+local runtime alike). Read once, on first use, never at import."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    table_name: str
+    bucket: str
+    region: str
+    # Where the function's own AWS calls go (moto locally; None on AWS).
+    aws_endpoint: str | None
+    # Where pre-signed URLs point: clients must reach it (the embedded S3 port locally).
+    s3_public_endpoint: str | None
+    presign_ttl_s: int
+    upload_ttl_s: int
+    # Manifests up to this size are also kept inline in the table item (items cap at 400 KB).
+    inline_manifest_max: int
+    # Largest request body the function accepts (bare API Gateway carries ~4.5 MiB raw).
+    max_request_body: int
+    default_registry: str
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        return cls(
+            table_name=env.get("MOORAGE_TABLE", "moorage"),
+            bucket=env.get("MOORAGE_BUCKET", "moorage"),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            aws_endpoint=env.get("MOORAGE_AWS_ENDPOINT") or None,
+            s3_public_endpoint=env.get("MOORAGE_S3_PUBLIC_ENDPOINT") or None,
+            presign_ttl_s=int(env.get("MOORAGE_PRESIGN_TTL", "300")),
+            upload_ttl_s=int(env.get("MOORAGE_UPLOAD_TTL", str(24 * 3600))),
+            inline_manifest_max=int(env.get("MOORAGE_INLINE_MANIFEST_MAX", str(128 * 1024))),
+            max_request_body=int(env.get("MOORAGE_MAX_REQUEST_BODY", str(4_500_000))),
+            default_registry=env.get("MOORAGE_DEFAULT_REGISTRY", "library"),
+        )

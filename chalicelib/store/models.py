@@ -1,0 +1,101 @@
+"""PynamoDB models of the one table. They never leave store/: adapters return records."""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BinaryAttribute,
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.models import Model
+
+
+class TableItem(Model):
+    class Meta:
+        table_name = "moorage"  # rebound by bind() from settings
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = DiscriminatorAttribute()
+    # Who wrote the item: stream records say who did what.
+    updated_by = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+    # Expiry in epoch seconds (DynamoDB TTL attribute of the table).
+    ttl = NumberAttribute(null=True)
+
+
+class RegistryItem(TableItem, discriminator="registry"):
+    name = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    description = UnicodeAttribute(default="")
+
+
+class RepositoryItem(TableItem, discriminator="repository"):
+    created_at = UTCDateTimeAttribute()
+    last_push = UTCDateTimeAttribute(null=True)
+
+
+class BlobItem(TableItem, discriminator="blob"):
+    """Registry-level record of stored bytes; one per digest per registry."""
+    size = NumberAttribute()
+    key = UnicodeAttribute()
+
+
+class BlobLinkItem(TableItem, discriminator="blob_link"):
+    size = NumberAttribute()
+    key = UnicodeAttribute()
+
+
+class ManifestFields(MapAttribute):
+    digest = UnicodeAttribute()
+    media_type = UnicodeAttribute()
+    size = NumberAttribute()
+    artifact_type = UnicodeAttribute(null=True)
+    subject = UnicodeAttribute(null=True)
+    inline = BinaryAttribute(null=True, legacy_encoding=False)
+    created_at = UTCDateTimeAttribute(null=True)
+    references = ListAttribute(of=UnicodeAttribute, null=True)
+
+
+class ManifestItem(TableItem, discriminator="manifest"):
+    manifest = ManifestFields()
+
+
+class TagItem(TableItem, discriminator="tag"):
+    # A copy of the manifest record, so a pull by tag is one GetItem.
+    manifest = ManifestFields()
+
+
+class ReferrerItem(TableItem, discriminator="referrer"):
+    digest = UnicodeAttribute()
+    media_type = UnicodeAttribute()
+    size = NumberAttribute()
+    artifact_type = UnicodeAttribute(null=True)
+    annotations = MapAttribute(null=True)
+
+
+class UploadItem(TableItem, discriminator="upload"):
+    registry = UnicodeAttribute()
+    repository = UnicodeAttribute()
+    key = UnicodeAttribute()
+    offset = NumberAttribute()
+    hash_state = BinaryAttribute(legacy_encoding=False)
+    multipart_id = UnicodeAttribute(null=True)
+    parts = ListAttribute(null=True)  # [[number, etag], ...]
+    carry_key = UnicodeAttribute(null=True)
+    expires_at = UTCDateTimeAttribute()
+    direct = BooleanAttribute(default=False)
+
+
+def bind(table_name: str, region: str, host: str | None) -> None:
+    """Point every model at the configured table (called once by build_services)."""
+    for model in (TableItem, RegistryItem, RepositoryItem, BlobItem, BlobLinkItem, ManifestItem,
+                  TagItem, ReferrerItem, UploadItem):
+        model.Meta.table_name = table_name
+        model.Meta.region = region
+        model.Meta.host = host
+        model._connection = None
