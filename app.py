@@ -1,7 +1,7 @@
 """The API function: Chalice routes and (later) event handlers. Nothing else lives here."""
 from __future__ import annotations
 
-from chalice import Chalice, Response
+from chalice import Chalice, Rate, Response
 
 from chalicelib.admin import http as admin_http
 from chalicelib.oci import BINARY_BODY_TYPES
@@ -12,7 +12,7 @@ from chalicelib.services import default_services
 app = Chalice(app_name="moorage")
 # Blob bodies are binary; manifests stay text (UTF-8 JSON) so that any client, whatever its
 # Accept header, gets them byte-exact from API Gateway.
-app.api.binary_types = list(BINARY_BODY_TYPES)
+app.api.binary_types = sorted(BINARY_BODY_TYPES)
 
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 # Registry clients send any Content-Type (or none) on uploads; handlers validate bodies themselves.
@@ -60,3 +60,9 @@ def v2() -> Response:
 @app.route("/api/v1/{proxy+}", methods=_METHODS, content_types=_ANY)
 def api_v1() -> Response:
     return _respond(admin_http.dispatch, "/" + app.current_request.uri_params["proxy"])
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS), name="sweep_uploads")
+def sweep_uploads(event) -> None:
+    """Abort upload sessions that expired, with their multipart uploads and carry-over bytes."""
+    default_services().uploads.sweep_expired()

@@ -78,11 +78,14 @@ def serve(host: str, port: int, data_dir: Path, threads: int = 32) -> None:
         from chalicelib.services import default_services
 
         from .gateway import Gateway, thread_safe
+        from .scheduler import Scheduler
 
         services = default_services()
         prepare(services.settings)
         services.registries.ensure(services.settings.default_registry, ACTOR)
         thread_safe(function.app)
+        scheduler = Scheduler(function.app, interval_s=float(os.environ.get("MOORAGE_SCHEDULE_INTERVAL", "300")))
+        scheduler.start()
         gateway = Gateway(function.app, list(function.app.routes))
         server = wsgi.Server((host, port), gateway, numthreads=threads, request_queue_size=128,
                              server_name="moorage")
@@ -92,6 +95,7 @@ def serve(host: str, port: int, data_dir: Path, threads: int = 32) -> None:
         try:
             server.safe_start()
         finally:
+            scheduler.stop()
             server.stop()
     finally:
         storage.send_signal(signal.SIGTERM)

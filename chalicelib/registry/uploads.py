@@ -18,12 +18,16 @@ import rehashes
 from chalicelib.clock import Clock
 from chalicelib.oci import Code, Digest, OciError, RepoName
 from chalicelib.store import keys
-from chalicelib.store.ports import BlobRecord, UploadConflict, UploadSession
+from chalicelib.store.ports import BlobRecord, UploadConflict, UploadSession, UploadUnknown
 
 PART_MIN = 5 * 1024 * 1024
 # Direct uploads above this use multipart part URLs (a single S3 PUT takes at most 5 GB).
 DIRECT_SINGLE_MAX = 5 * 1000 ** 3
 DIRECT_PART_SIZE = 64 * 1024 * 1024
+
+
+def _hour(moment) -> int:
+    return int(moment.timestamp()) // 3600
 
 
 @dataclass(frozen=True)
@@ -63,12 +67,13 @@ class UploadService:
 
     def _new_session(self, name: RepoName) -> UploadSession:
         self._registries.require(name.registry)
-        upload_id = uuid.uuid4().hex
+        expires_at = self._clock.now() + timedelta(seconds=self._settings.upload_ttl_s)
+        upload_id = keys.new_upload_id(_hour(expires_at), uuid.uuid4().hex)
         return UploadSession(
             id=upload_id, registry=name.registry, repository=name.repository,
             key=keys.blob_data_key(name.registry, upload_id), offset=0,
             hash_state=rehashes.PySha256().serialize(), multipart_id=None, parts=(), carry_key=None,
-            expires_at=self._clock.now() + timedelta(seconds=self._settings.upload_ttl_s))
+            expires_at=expires_at)
 
     def mount(self, name: RepoName, digest: Digest, source: str, actor: str) -> Mounted | None:
         """Link a blob from another repository of the same registry; None when not mountable."""
@@ -130,14 +135,34 @@ class UploadService:
         return self._commit(session, digest, session.offset, actor)
 
     def cancel(self, name: RepoName, upload_id: str) -> None:
-        session = self.get(name, upload_id)
+        self._discard(self.get(name, upload_id))
+
+    def sweep_expired(self, max_hours: int = 24 * 14) -> list[str]:
+        """Abort sessions that expired (their multipart uploads and carry-over objects go too).
+        Reads only the hour partitions that expired since the last sweep."""
+        now_hour = _hour(self._clock.now())
+        last = self._meta.swept_until()
+        first = max(last + 1 if last is not None else now_hour - max_hours, now_hour - max_hours)
+        swept = []
+        for hour in range(first, now_hour):  # the current hour is not over yet
+            for session in self._meta.expired_uploads(hour):
+                try:
+                    self._discard(session)
+                except OciError:
+                    continue  # committed or cancelled meanwhile
+                swept.append(session.id)
+            self._meta.mark_swept(hour)
+        return swept
+
+    def _discard(self, session: UploadSession) -> None:
+        # Ending the session first decides the race with a commit: only the winner touches S3.
+        if not self._meta.delete_upload(session.id):
+            raise OciError(Code.BLOB_UPLOAD_UNKNOWN, detail={"upload": session.id})
         if session.multipart_id:
             self._objects.abort_multipart(session.key, session.multipart_id)
         if session.carry_key:
             self._objects.delete(session.carry_key)
-        if session.direct:
-            self._objects.delete(session.key)
-        self._meta.delete_upload(upload_id)
+        self._objects.delete(session.key)
 
     # ---- direct-to-storage ------------------------------------------------------------
 
@@ -176,8 +201,7 @@ class UploadService:
             raise OciError(Code.BLOB_UPLOAD_INVALID, message="no bytes were uploaded for this session") from error
         actual = f"sha256:{hasher.finalize()}"
         if actual != str(digest):
-            self._objects.delete(session.key)
-            self._meta.delete_upload(session.id)
+            self._discard(session)
             raise OciError(Code.DIGEST_INVALID, detail={"expected": str(digest), "actual": actual})
         return self._commit(session, digest, size, actor)
 
@@ -219,7 +243,11 @@ class UploadService:
 
     def _commit(self, session: UploadSession, digest: Digest, size: int, actor: str) -> Committed:
         blob = BlobRecord(str(digest), size, session.key)
-        stored = self._meta.commit_blob(session.registry, session.repository, blob, session.id, actor)
+        try:
+            stored = self._meta.commit_blob(session.registry, session.repository, blob, session.id, actor)
+        except UploadUnknown as error:
+            raise OciError(Code.BLOB_UPLOAD_UNKNOWN, detail={"upload": session.id},
+                           message="the upload was cancelled or expired before it completed") from error
         if stored.key != session.key:  # another upload of the same bytes won: keep one copy
             self._objects.delete(session.key)
         return Committed(str(digest), stored.size)

@@ -8,7 +8,8 @@ Table (one table, PK/SK):
   REPO#<reg>/<repo>      MAN#<digest>               manifest
   REPO#<reg>/<repo>      TAG#<tag>                  tag (carries a copy of its manifest record)
   REPO#<reg>/<repo>      REF#<subject>#<digest>     referrer of a subject
-  UPLOAD#<id>            META                       upload session (TTL)
+  UPLOADS#<hour>#<shard> <upload-id>                upload session, by expiry hour (TTL)
+  SWEEP                  uploads                    last hour the upload sweep finished
 
 S3 (one bucket):
   <registry>/blobs/data/<upload-id>        blob bytes, committed in place (no copy)
@@ -57,8 +58,27 @@ def referrer_sk(subject: str, digest: str) -> str:
     return f"{referrer_prefix(subject)}{digest}"
 
 
-def upload_pk(upload_id: str) -> str:
-    return f"UPLOAD#{upload_id}"
+UPLOAD_SHARDS = "0123456789abcdef"
+
+
+def new_upload_id(expiry_hour: int, unique_hex: str) -> str:
+    """An upload id names its partition: the hour it expires in and a shard (its first hex
+    digit), so a sweep finds expired sessions by Query, hour by hour, without a Scan."""
+    return f"{expiry_hour}-{unique_hex}"
+
+
+def upload_pk(upload_id: str) -> str | None:
+    hour, _, unique = upload_id.partition("-")
+    if not hour.isdigit() or not unique or unique[0] not in UPLOAD_SHARDS:
+        return None
+    return uploads_pk(int(hour), unique[0])
+
+
+def uploads_pk(expiry_hour: int, shard: str) -> str:
+    return f"UPLOADS#{expiry_hour}#{shard}"
+
+
+SWEEP_PK = "SWEEP"
 
 
 def blob_data_key(registry: str, upload_id: str) -> str:

@@ -18,6 +18,7 @@ from .models import (
     ReferrerItem,
     RegistryItem,
     RepositoryItem,
+    SweepItem,
     TableItem,
     TagItem,
     UploadItem,
@@ -30,11 +31,14 @@ from .ports import (
     RegistryRecord,
     TagRecord,
     UploadConflict,
+    UploadUnknown,
     UploadSession,
 )
 
 _BATCH_GET_MAX = 100
 _TRANSACT_MAX = 100
+# DynamoDB's TTL deletes leftovers only well after the sweep had its chance to clean up S3.
+_SWEEP_GRACE_S = 7 * 24 * 3600
 
 
 def _condition_failed(error: Exception) -> bool:
@@ -95,27 +99,34 @@ class DynamoMetadata:
 
     def commit_blob(self, registry: str, repository: str, blob: BlobRecord, upload_id: str,
                     actor: str) -> BlobRecord:
-        """Record a verified upload. Returns the blob that is now stored: ours, or the copy
-        another upload of the same digest committed first (then ours is redundant)."""
+        """Record a verified upload and end its session, atomically. Returns the blob that is
+        now stored: ours, or the copy another upload of the same digest committed first.
+        Raises UploadUnknown when the session was cancelled or swept meanwhile."""
         now = _now()
         stored = BlobItem(keys.registry_pk(registry), keys.blob_sk(blob.digest), size=blob.size,
                           key=blob.key, updated_by=actor, updated_at=now)
-        upload = UploadItem(keys.upload_pk(upload_id), keys.META_SK)
         try:
             with TransactWrite(connection=self._connection) as tx:
                 tx.save(stored, condition=BlobItem.pk.does_not_exist())
                 tx.save(_link(registry, repository, blob, actor, now))
-                tx.delete(upload)
+                tx.delete(_upload_key(upload_id), condition=UploadItem.pk.exists())
             return blob
         except TransactWriteError as error:
             if not _cancelled_by_condition(error):
                 raise
+        if self.get_upload(upload_id) is None:
+            raise UploadUnknown(upload_id)
         existing = self.get_registry_blob(registry, blob.digest)
-        if existing is None:  # deleted between the two writes: retry once as the first committer
+        if existing is None:  # deleted between the two writes: try again as the first committer
             return self.commit_blob(registry, repository, blob, upload_id, actor)
-        with TransactWrite(connection=self._connection) as tx:
-            tx.save(_link(registry, repository, existing, actor, now))
-            tx.delete(upload)
+        try:
+            with TransactWrite(connection=self._connection) as tx:
+                tx.save(_link(registry, repository, existing, actor, now))
+                tx.delete(_upload_key(upload_id), condition=UploadItem.pk.exists())
+        except TransactWriteError as error:
+            if _cancelled_by_condition(error):
+                raise UploadUnknown(upload_id) from error
+            raise
         return existing
 
     def unlink_blob(self, registry: str, repository: str, digest: str) -> bool:
@@ -210,14 +221,21 @@ class DynamoMetadata:
         item.save(condition=UploadItem.pk.does_not_exist())
 
     def get_upload(self, upload_id: str) -> UploadSession | None:
-        item = _get(UploadItem, keys.upload_pk(upload_id), keys.META_SK, consistent=True)
-        if item is None:
-            return None
-        return UploadSession(
-            id=upload_id, registry=item.registry, repository=item.repository, key=item.key,
-            offset=int(item.offset), hash_state=bytes(item.hash_state), multipart_id=item.multipart_id,
-            parts=tuple((int(n), str(etag)) for n, etag in (item.parts or [])), carry_key=item.carry_key,
-            expires_at=item.expires_at, direct=bool(item.direct))
+        pk = keys.upload_pk(upload_id)
+        item = pk and _get(UploadItem, pk, upload_id, consistent=True)
+        return _upload_session(item) if item else None
+
+    def expired_uploads(self, expiry_hour: int) -> list[UploadSession]:
+        """Sessions whose expiry falls in that hour (all shards)."""
+        return [_upload_session(item) for shard in keys.UPLOAD_SHARDS
+                for item in UploadItem.query(keys.uploads_pk(expiry_hour, shard))]
+
+    def swept_until(self) -> int | None:
+        item = _get(SweepItem, keys.SWEEP_PK, "uploads")
+        return int(item.hour) if item else None
+
+    def mark_swept(self, hour: int) -> None:
+        SweepItem(keys.SWEEP_PK, "uploads", hour=hour, updated_at=_now()).save()
 
     def advance_upload(self, before: UploadSession, after: UploadSession) -> None:
         """Write the new state only if nobody else moved the session since `before` was read."""
@@ -228,8 +246,9 @@ class DynamoMetadata:
                 raise UploadConflict(before.id) from error
             raise
 
-    def delete_upload(self, upload_id: str) -> None:
-        _delete_if_exists(UploadItem(keys.upload_pk(upload_id), keys.META_SK))
+    def delete_upload(self, upload_id: str) -> bool:
+        """True when this call ended the session (and so owns cleaning up its bytes)."""
+        return keys.upload_pk(upload_id) is not None and _delete_if_exists(_upload_key(upload_id))
 
     # ---- helpers ----------------------------------------------------------------------
 
@@ -264,6 +283,10 @@ def _delete_if_exists(item: TableItem) -> bool:
         raise
 
 
+def _upload_key(upload_id: str) -> UploadItem:
+    return UploadItem(keys.upload_pk(upload_id), upload_id)
+
+
 def _link(registry: str, repository: str, blob: BlobRecord, actor: str, now: datetime) -> BlobLinkItem:
     return BlobLinkItem(keys.repo_pk(registry, repository), keys.blob_sk(blob.digest), size=blob.size,
                         key=blob.key, updated_by=actor, updated_at=now)
@@ -289,7 +312,17 @@ def _referrer_item(pk: str, subject: str, r: ReferrerRecord, actor: str, now: da
 
 
 def _upload_item(s: UploadSession) -> UploadItem:
-    return UploadItem(keys.upload_pk(s.id), keys.META_SK, registry=s.registry, repository=s.repository,
+    return UploadItem(keys.upload_pk(s.id), s.id, registry=s.registry, repository=s.repository,
                       key=s.key, offset=s.offset, hash_state=s.hash_state, multipart_id=s.multipart_id,
                       parts=[[n, etag] for n, etag in s.parts], carry_key=s.carry_key, expires_at=s.expires_at,
-                      direct=s.direct, ttl=int(s.expires_at.timestamp()))
+                      direct=s.direct,
+                      ttl=int(s.expires_at.timestamp()) + _SWEEP_GRACE_S)
+
+
+def _upload_session(item: UploadItem) -> UploadSession:
+    return UploadSession(
+        id=item.sk, registry=item.registry, repository=item.repository, key=item.key,
+        offset=int(item.offset), hash_state=bytes(item.hash_state), multipart_id=item.multipart_id,
+        parts=tuple((int(n), str(etag)) for n, etag in (item.parts or [])), carry_key=item.carry_key,
+        expires_at=item.expires_at, direct=bool(item.direct))
+

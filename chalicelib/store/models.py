@@ -91,10 +91,14 @@ class UploadItem(TableItem, discriminator="upload"):
     direct = BooleanAttribute(default=False)
 
 
+class SweepItem(TableItem, discriminator="sweep"):
+    hour = NumberAttribute()
+
+
 def bind(table_name: str, region: str, host: str | None) -> None:
     """Point every model at the configured table (called once by build_services)."""
     for model in (TableItem, RegistryItem, RepositoryItem, BlobItem, BlobLinkItem, ManifestItem,
-                  TagItem, ReferrerItem, UploadItem):
+                  TagItem, ReferrerItem, UploadItem, SweepItem):
         model.Meta.table_name = table_name
         model.Meta.region = region
         model.Meta.host = host

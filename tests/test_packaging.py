@@ -1,0 +1,66 @@
+"""`chalice package` + infra/ produce a deployable template, and `import app` stays light."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chalicelib.store.schema import TABLE_KEYS, TTL_ATTRIBUTE
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> dict:
+    chalice = shutil.which("chalice", path=str(Path(sys.executable).parent)) or shutil.which("chalice")
+    if chalice is None:
+        pytest.skip("chalice CLI not installed")
+    project = tmp_path_factory.mktemp("project")
+    for name in ("app.py", "requirements.txt"):
+        shutil.copy(ROOT / name, project / name)
+    for name in ("chalicelib", "infra", ".chalice"):
+        shutil.copytree(ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__", "deployments"))
+    out = project / "out"
+    result = subprocess.run(
+        [chalice, "package", "--stage", "dev", "--merge-template", "infra/resources.json", str(out)],
+        cwd=project, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads((out / "sam.json").read_text())
+
+
+def test_template_has_greedy_routes_and_binary_types(template):
+    api = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    assert {"/v2", "/v2/{proxy+}", "/api/v1/{proxy+}"} <= set(api["paths"])
+    binary = api["x-amazon-apigateway-binary-media-types"]
+    assert "application/octet-stream" in binary
+    assert "application/vnd.oci.image.manifest.v1+json" not in binary  # manifests stay text
+
+
+def test_template_merges_storage_from_infra(template):
+    resources = template["Resources"]
+    table = resources["RegistryTable"]["Properties"]
+    assert table["KeySchema"] == TABLE_KEYS["KeySchema"]
+    assert table["AttributeDefinitions"] == TABLE_KEYS["AttributeDefinitions"]
+    assert table["StreamSpecification"]["StreamViewType"] == TABLE_KEYS["StreamSpecification"]["StreamViewType"]
+    assert table["TimeToLiveSpecification"]["AttributeName"] == TTL_ATTRIBUTE
+    assert resources["BlobBucket"]["Type"] == "AWS::S3::Bucket"
+    variables = resources["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert variables["MOORAGE_TABLE"] == {"Ref": "RegistryTable"}
+    assert variables["MOORAGE_BUCKET"] == {"Ref": "BlobBucket"}
+    assert resources["RequestTooLarge"]["Properties"]["ResponseType"] == "REQUEST_TOO_LARGE"
+
+
+def test_import_app_is_light():
+    # No AWS SDK, ORM or local-runtime import at module level: they load on first request.
+    code = ("import sys, app; heavy = [m for m in ('boto3', 'pynamodb', 'moto', 'cheroot', 'requests') "
+            "if m in sys.modules]; print(','.join(heavy))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
