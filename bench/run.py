@@ -3,7 +3,7 @@
 
 Prints a Markdown table: skopeo push/pull times (~50 MB and 256 MiB single-layer
 images), manifest HEAD/GET requests per second under 32 concurrent connections
-(wrk), the server's peak RSS during the 256 MiB push, and `import app` time.
+(ab -k), the server's peak RSS during the 256 MiB push, and `import app` time.
 Both registries are started here, on 127.0.0.1, with data in temporary
 directories that are removed afterwards.
 
@@ -11,8 +11,8 @@ directories that are removed afterwards.
     python bench/run.py --quick              # smaller images, 1 run each, short loads
     python bench/run.py --only moorage       # one target (ratios then n/a)
 
-Needs: skopeo, docker-registry (Debian package docker-registry) and wrk
-(Debian package wrk) on PATH. Not a test: it measures, it does not assert.
+Needs: skopeo, docker-registry (Debian package docker-registry) and ab
+(Debian package apache2-utils) on PATH. Not a test: it measures, it does not assert.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from tests.support.images import build_image, random_layer, write_oci_layout  # 
 
 SKOPEO = shutil.which("skopeo")
 DISTRIBUTION = shutil.which("docker-registry")
-WRK = shutil.which("wrk")
+AB = shutil.which("ab")
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 30.0
@@ -285,63 +285,53 @@ def skopeo_copy(src: str, dest: str, scratch: Path, timeout: float) -> float:
         shutil.rmtree(config, ignore_errors=True)
 
 
-# ---- wrk ------------------------------------------------------------------------------------
-
-_WRK_SCRIPT = """
-wrk.method = "%(method)s"
-wrk.headers["Accept"] = "%(accept)s"
-local threads = {}
-function setup(thread)
-  table.insert(threads, thread)
-end
-function init(args)
-  bad = 0
-  good = 0
-end
-function response(status, headers, body)
-  if status >= 200 and status < 300 then good = good + 1 else bad = bad + 1 end
-end
-function done(summary, latency, requests)
-  local b, g = 0, 0
-  for _, t in ipairs(threads) do
-    b = b + t:get("bad")
-    g = g + t:get("good")
-  end
-  io.write(string.format("BENCH good=%%d bad=%%d requests=%%d errors=%%d duration_us=%%d p50_us=%%d p99_us=%%d\\n",
-    g, b, summary.requests,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.duration, latency:percentile(50), latency:percentile(99)))
-end
-"""
+# ---- ab (ApacheBench) ------------------------------------------------------------------------
 
 
 @dataclass
 class LoadResult:
     rps: float
     non2xx: int
-    socket_errors: int
+    failed: int
+    keepalive: int
+    complete: int
     p50_ms: float
     p99_ms: float
 
 
-def wrk_load(url: str, method: str, seconds: int, connections: int, scratch: Path) -> LoadResult:
-    if WRK is None:
-        raise StepError("wrk not on PATH (apt-get install wrk)")
-    script = scratch / f"wrk-{method.lower()}.lua"
-    script.write_text(_WRK_SCRIPT % {"method": method, "accept": MANIFEST_TYPE})
-    argv = [WRK, "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s",
-            "-s", str(script), url]
+def ab_load(url: str, method: str, seconds: int, connections: int) -> LoadResult:
+    """`ab -k -c N -t S` (HEAD with -i): a C load generator, one thread, HTTP/1.0 keep-alive."""
+    if AB is None:
+        raise StepError("ab not on PATH (apt-get install apache2-utils)")
+    # -t implies -n 50000; a larger -n after it lets the time limit decide.
+    argv = [AB, "-k", "-c", str(connections), "-t", str(seconds), "-n", "100000000", "-s", "30",
+            "-H", f"Accept: {MANIFEST_TYPE}"]
+    if method == "HEAD":
+        argv.append("-i")
+    argv.append(url)
     try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 90)
     except subprocess.TimeoutExpired:
-        raise StepError("wrk did not finish") from None
-    match = re.search(r"BENCH good=(\d+) bad=(\d+) requests=(\d+) errors=(\d+) duration_us=(\d+) "
-                      r"p50_us=(\d+) p99_us=(\d+)", result.stdout)
-    if result.returncode != 0 or not match:
-        raise StepError(f"wrk exited {result.returncode}: {(result.stdout + result.stderr).strip()[-300:]}")
-    good, bad, requests, errors, duration_us, p50, p99 = map(int, match.groups())
-    return LoadResult(rps=requests / (duration_us / 1e6), non2xx=bad, socket_errors=errors,
-                      p50_ms=p50 / 1000, p99_ms=p99 / 1000)
+        raise StepError("ab did not finish") from None
+    out = result.stdout
+
+    def grab(pattern: str, default: str | None = None) -> str:
+        match = re.search(pattern, out, re.MULTILINE)
+        if match:
+            return match.group(1)
+        if default is not None:
+            return default
+        raise StepError(f"ab exited {result.returncode}: {(out + result.stderr).strip()[-300:]}")
+
+    return LoadResult(
+        rps=float(grab(r"^Requests per second:\s+([\d.]+)")),
+        complete=int(grab(r"^Complete requests:\s+(\d+)")),
+        failed=int(grab(r"^Failed requests:\s+(\d+)")),
+        non2xx=int(grab(r"^Non-2xx responses:\s+(\d+)", "0")),
+        keepalive=int(grab(r"^Keep-Alive requests:\s+(\d+)", "0")),
+        p50_ms=float(grab(r"^\s+50%\s+(\d+)", "nan")),
+        p99_ms=float(grab(r"^\s+99%\s+(\d+)", "nan")),
+    )
 
 
 def http_status(method: str, url: str, accept: str = MANIFEST_TYPE) -> int:
@@ -489,7 +479,7 @@ def run_target(target: str, cfg: Config, images: Images, scratch: Path, tag: str
                 status = http_status(method, url)
                 if not 200 <= status < 300:
                     raise StepError(f"{method} {url} -> {status}")
-                return wrk_load(url, method, cfg.load_seconds, cfg.connections, workdir)
+                return ab_load(url, method, cfg.load_seconds, cfg.connections)
             return run
 
         measure(results, "head_rps", load("HEAD"))
@@ -538,9 +528,9 @@ def fmt(value: Cell, kind: str) -> str:
         return f"{value:.0f} MiB"
     if kind == "rps":
         assert isinstance(value, LoadResult)
-        extra = f", {value.socket_errors} socket errors" if value.socket_errors else ""
+        extra = f", {value.failed} failed" if value.failed else ""
         return (f"{value.rps:,.0f} req/s ({value.non2xx} non-2xx{extra}; "
-                f"p50 {value.p50_ms:.1f} ms, p99 {value.p99_ms:.1f} ms)")
+                f"p50 {value.p50_ms:.0f} ms, p99 {value.p99_ms:.0f} ms)")
     return str(value)
 
 
@@ -568,8 +558,8 @@ def render(cfg: Config, images: Images, results: dict[str, TargetResults], impor
         (f"skopeo pull, {small} image (median of {cfg.small_runs})", "pull_small", "s", "lower"),
         (f"skopeo push, {big} image (median of {cfg.big_runs})", "push_big", "s", "lower"),
         (f"skopeo pull, {big} image (median of {cfg.big_runs})", "pull_big", "s", "lower"),
-        (f"manifest HEAD, {cfg.connections} conns, {cfg.load_seconds} s (wrk)", "head_rps", "rps", "higher"),
-        (f"manifest GET, {cfg.connections} conns, {cfg.load_seconds} s (wrk)", "get_rps", "rps", "higher"),
+        (f"manifest HEAD, {cfg.connections} conns, {cfg.load_seconds} s (ab -k)", "head_rps", "rps", "higher"),
+        (f"manifest GET, {cfg.connections} conns, {cfg.load_seconds} s (ab -k)", "get_rps", "rps", "higher"),
         (f"peak RSS during {big} push, server + children", "rss_tree", "mib", "lower"),
         (f"peak RSS during {big} push, gateway/server process alone", "rss_root", "mib", "lower"),
     ]
@@ -609,7 +599,7 @@ def machine_header() -> str:
         f"- python: {platform.python_version()} ({sys.executable})",
         f"- skopeo: {version([SKOPEO, '--version']) if SKOPEO else 'not installed'}",
         f"- distribution: {version([DISTRIBUTION, '--version']) if DISTRIBUTION else 'not installed'}",
-        f"- wrk: {version([WRK, '--version']) if WRK else 'not installed'}",
+        f"- ab: {version([AB, '-V']) if AB else 'not installed'}",
     ])
 
 

@@ -14,7 +14,7 @@ import json
 import os
 import re
 import sys
-import tempfile
+import secrets
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -245,14 +245,19 @@ def _ref_name(entry: dict) -> str | None:
     return annotations.get(REF_NAME) if isinstance(annotations, dict) else None
 
 
+def _partial(path: Path) -> Path:
+    """A fresh temporary name next to `path` (opened with "xb": the umask applies, unlike mkstemp's 0600)."""
+    return path.with_name(f".{path.name[:16]}.{secrets.token_hex(6)}.partial")
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    tmp = _partial(path)
     try:
-        with os.fdopen(fd, "wb") as out:
+        with open(tmp, "xb") as out:
             out.write(data)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -699,9 +704,9 @@ class _Puller:
             self.progress.start(digest, size)
             hasher = hashlib.sha256()
             got = 0
-            fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=f".{final.name[:16]}.", suffix=".partial")
+            tmp = _partial(final)
             try:
-                with os.fdopen(fd, "wb") as out:
+                with open(tmp, "xb") as out:
                     for chunk in response.raw.stream(CHUNK, decode_content=False):
                         if self.t.stop.is_set():
                             raise _Cancelled()
@@ -717,7 +722,7 @@ class _Puller:
                                    f"(expected {size} bytes)")
                 os.replace(tmp, final)
             except BaseException:
-                Path(tmp).unlink(missing_ok=True)
+                tmp.unlink(missing_ok=True)
                 raise
         except requests.RequestException as error:
             raise CliError(f"pulling blob {digest}: {_reason(error)}") from error

@@ -1,0 +1,224 @@
+"""Small helpers for the HTTP-level tests: requests against the gateway, spec-shaped
+error assertions, raw requests whose path nothing normalises, state snapshots."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import socket
+from dataclasses import dataclass
+from typing import Any, Iterable
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from tests.support.images import Blob, Image, Index
+from tests.support.v2 import V2Client
+
+OCTET = {"Content-Type": "application/octet-stream"}
+MIB = 1024 * 1024
+TIMEOUT = 60
+LOOPBACK = "127.0.0.1"
+
+
+def sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def assert_error(response: Any, status: int, *codes: str) -> dict:
+    """The status, and (except for HEAD) the spec's body: {"errors": [{"code", "message", ...}]}
+    whose first code is one of `codes` (any code when none is given)."""
+    method, got_status, headers, body = _parts(response)
+    assert got_status == status, f"{method} -> {got_status}, expected {status}: {body[:500]!r}"
+    if method == "HEAD":
+        assert body == b""
+        return {}
+    assert headers.get("content-type", "").split(";")[0].strip() == "application/json", headers
+    doc = json.loads(body)
+    assert isinstance(doc, dict) and isinstance(doc.get("errors"), list) and doc["errors"], doc
+    for entry in doc["errors"]:
+        assert isinstance(entry, dict), doc
+        assert isinstance(entry.get("code"), str) and entry["code"], doc
+        assert isinstance(entry.get("message"), str) and entry["message"], doc
+        assert set(entry) <= {"code", "message", "detail"}, doc
+    if codes:
+        assert doc["errors"][0]["code"] in codes, doc
+    return doc["errors"][0]
+
+
+def assert_not_5xx(response: Any) -> None:
+    method, status, _, body = _parts(response)
+    assert status < 500, f"{method} -> {status}: {body[:500]!r}"
+
+
+def _parts(response: Any) -> tuple[str, int, dict[str, str], bytes]:
+    if isinstance(response, requests.Response):
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        return response.request.method, response.status_code, headers, response.content
+    return response.method, response.status, response.headers, response.body
+
+
+@dataclass
+class RawResponse:
+    method: str
+    status: int
+    headers: dict[str, str]  # lower-case names; repeated headers joined with ", "
+    header_list: list[tuple[str, str]]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Api:
+    """The registry under test: `requests` for ordinary calls, http.client/socket for
+    requests whose exact bytes matter."""
+
+    def __init__(self, base_url: str, session: requests.Session):
+        self.base = base_url.rstrip("/")
+        parts = urlsplit(self.base)
+        assert parts.hostname == LOOPBACK, f"tests only talk to {LOOPBACK}, not {parts.hostname}"
+        self.host, self.port = parts.hostname, parts.port or 80
+        self.s = session
+        self.client = V2Client(self.base, session)
+
+    # ---- URLs and plain requests ------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        return urljoin(self.base + "/", path)
+
+    def v2(self, repo: str, *rest: str) -> str:
+        return "/".join([self.base, "v2", repo, *rest])
+
+    def request(self, method: str, url: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", TIMEOUT)
+        kwargs.setdefault("allow_redirects", False)
+        return self.s.request(method, url if url.startswith("http") else self.url(url), **kwargs)
+
+    def get(self, url: str, **kw) -> requests.Response:
+        return self.request("GET", url, **kw)
+
+    def head(self, url: str, **kw) -> requests.Response:
+        return self.request("HEAD", url, **kw)
+
+    def post(self, url: str, **kw) -> requests.Response:
+        return self.request("POST", url, **kw)
+
+    def put(self, url: str, **kw) -> requests.Response:
+        return self.request("PUT", url, **kw)
+
+    def patch(self, url: str, **kw) -> requests.Response:
+        return self.request("PATCH", url, **kw)
+
+    def delete(self, url: str, **kw) -> requests.Response:
+        return self.request("DELETE", url, **kw)
+
+    # ---- raw requests -----------------------------------------------------------------
+
+    def raw(self, method: str, path: str, headers: Iterable[tuple[str, str]] = (),
+            body: bytes | None = None) -> RawResponse:
+        """One request with `path` sent exactly as given (no normalisation, repeated headers)."""
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT)
+        try:
+            conn.putrequest(method, path, skip_host=False, skip_accept_encoding=True)
+            for name, value in headers:
+                conn.putheader(name, value)
+            if body is not None:
+                conn.putheader("Content-Length", str(len(body)))
+            conn.endheaders(body)
+            response = conn.getresponse()
+            data = response.read()
+            header_list = response.getheaders()
+        finally:
+            conn.close()
+        joined: dict[str, str] = {}
+        for name, value in header_list:
+            key = name.lower()
+            joined[key] = f"{joined[key]}, {value}" if key in joined else value
+        return RawResponse(method, response.status, joined, header_list, data)
+
+    def raw_bytes(self, request_line_target: bytes, method: bytes = b"GET") -> tuple[int, bytes]:
+        """Send a request whose target holds arbitrary bytes; (status, whole response)."""
+        with socket.create_connection((self.host, self.port), timeout=TIMEOUT) as sock:
+            sock.sendall(method + b" " + request_line_target + b" HTTP/1.1\r\nHost: "
+                         + f"{self.host}:{self.port}".encode() + b"\r\nConnection: close\r\n\r\n")
+            chunks = []
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        response = b"".join(chunks)
+        status = int(response.split(b" ", 2)[1])
+        return status, response
+
+    # ---- registry operations ----------------------------------------------------------
+
+    def start_upload(self, repo: str, **kw) -> requests.Response:
+        response = self.post(self.v2(repo, "blobs", "uploads") + "/", **kw)
+        assert response.status_code == 202, response.text
+        return response
+
+    def upload_url(self, repo: str) -> str:
+        return self.url(self.start_upload(repo).headers["Location"])
+
+    def push_blob(self, repo: str, data: bytes) -> str:
+        digest = sha256(data)
+        response = self.post(self.v2(repo, "blobs", "uploads") + "/", params={"digest": digest},
+                             data=data, headers=OCTET)
+        assert response.status_code == 201, response.text
+        return digest
+
+    def push(self, repo: str, item: Image | Index, reference: str | None = None) -> requests.Response:
+        return self.client.push(repo, item, reference)
+
+    def put_manifest(self, repo: str, reference: str, manifest: Blob | bytes,
+                     media_type: str | None = None) -> requests.Response:
+        data = manifest.data if isinstance(manifest, Blob) else manifest
+        content_type = media_type or (manifest.media_type if isinstance(manifest, Blob) else None)
+        headers = {"Content-Type": content_type} if content_type else {}
+        return self.put(self.v2(repo, "manifests", reference), data=data, headers=headers)
+
+    def pull_blob(self, repo: str, digest: str) -> bytes:
+        """GET the blob: a 307 to 127.0.0.1, then the bytes from there."""
+        redirect = self.get(self.v2(repo, "blobs", digest))
+        assert redirect.status_code == 307, redirect.text
+        location = redirect.headers["Location"]
+        assert urlsplit(location).hostname == LOOPBACK, location
+        fetched = requests.get(location, timeout=TIMEOUT)
+        assert fetched.status_code == 200, fetched.text[:300]
+        return fetched.content
+
+    def tags(self, repo: str, **params) -> requests.Response:
+        return self.get(self.v2(repo, "tags", "list"), params=params or None)
+
+    def catalog(self) -> list[str]:
+        response = self.get("/v2/_catalog")
+        assert response.status_code == 200, response.text
+        return response.json()["repositories"]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    tags: Any
+    catalog: tuple[str, ...]
+    manifest: tuple[int, str | None]
+    blobs: tuple[tuple[int, str | None], ...]
+
+
+def snapshot(api: Api, repo: str, image: Image) -> Snapshot:
+    """What a bad request must leave as it was: the repository's tags, the catalog, a
+    HEAD of its manifest and of each blob."""
+    tags = api.tags(repo)
+    manifest = api.head(api.v2(repo, "manifests", image.digest))
+    blobs = tuple(
+        (r.status_code, r.headers.get("Content-Length"))
+        for r in (api.head(api.v2(repo, "blobs", b.digest)) for b in image.blobs())
+    )
+    return Snapshot(
+        tags=(tags.status_code, tags.json() if tags.status_code == 200 else None),
+        catalog=tuple(api.catalog()),
+        manifest=(manifest.status_code, manifest.headers.get("Docker-Content-Digest")),
+        blobs=blobs,
+    )
