@@ -7,7 +7,7 @@ images), manifest HEAD/GET requests per second under 32 concurrent connections
 Both registries are started here, on 127.0.0.1, with data in temporary
 directories that are removed afterwards.
 
-    python bench/run.py                      # full run (~10 minutes)
+    python bench/run.py                      # full run (~2 minutes on an idle machine)
     python bench/run.py --quick              # smaller images, 1 run each, short loads
     python bench/run.py --only moorage       # one target (ratios then n/a)
 
@@ -18,7 +18,6 @@ Needs: skopeo, docker-registry (Debian package docker-registry) and ab
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import re
@@ -242,6 +241,33 @@ class RssSampler:
         self._thread.join()
 
 
+# ---- other load on the machine ---------------------------------------------------------------
+
+
+class CpuMeter:
+    """CPU used on the whole machine minus this script and its (reaped) children, in cores.
+
+    Other work on a 2-core machine skews every number here, so the report says how much there was.
+    """
+
+    def __init__(self):
+        self._start = self._sample()
+
+    @staticmethod
+    def _sample() -> tuple[float, float, float]:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        ticks = [int(x) for x in fields]
+        idle = ticks[3] + ticks[4]  # idle + iowait
+        busy = (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")  # user..steal
+        t = os.times()
+        return time.monotonic(), busy, t.user + t.system + t.children_user + t.children_system
+
+    def other_cores(self) -> float:
+        now, busy, ours = self._sample()
+        t0, busy0, ours0 = self._start
+        return max(0.0, (busy - busy0) - (ours - ours0)) / max(now - t0, 1e-9)
+
+
 # ---- skopeo ---------------------------------------------------------------------------------
 
 
@@ -375,6 +401,7 @@ Cell = Any  # a number, a string, or a StepError
 class TargetResults:
     cells: dict[str, Cell] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    other_cores: float | None = None
 
 
 def measure(results: TargetResults, key: str, fn: Callable[[], Any]) -> Any:
@@ -395,6 +422,7 @@ def measure(results: TargetResults, key: str, fn: Callable[[], Any]) -> Any:
 
 def run_target(target: str, cfg: Config, images: Images, scratch: Path, tag: str) -> TargetResults:
     results = TargetResults()
+    meter = CpuMeter()
     workdir = Path(tempfile.mkdtemp(prefix=f"{target}-", dir=scratch))
     server = Server(target, workdir)
     log(f"starting {target}")
@@ -493,6 +521,8 @@ def run_target(target: str, cfg: Config, images: Images, scratch: Path, tag: str
         except Exception as error:  # noqa: BLE001
             results.notes.append(f"stopping {target} failed: {error}")
         shutil.rmtree(workdir, ignore_errors=True)
+        results.other_cores = meter.other_cores()
+        log(f"  other processes used {results.other_cores:.2f} cores meanwhile")
     return results
 
 
@@ -600,6 +630,7 @@ def machine_header() -> str:
         f"- skopeo: {version([SKOPEO, '--version']) if SKOPEO else 'not installed'}",
         f"- distribution: {version([DISTRIBUTION, '--version']) if DISTRIBUTION else 'not installed'}",
         f"- ab: {version([AB, '-V']) if AB else 'not installed'}",
+        f"- load average when the report was written: {' '.join(Path('/proc/loadavg').read_text().split()[:3])}",
     ])
 
 
@@ -628,6 +659,11 @@ def main(argv: list[str] | None = None) -> int:
         report = ["## moorage vs CNCF Distribution" + (" (--quick)" if cfg.quick else ""), "",
                   machine_header(), "", render(cfg, images, results, import_cell, targets)]
         notes = [n for r in results.values() for n in r.notes]
+        for target, r in results.items():
+            if r.other_cores is not None:
+                warn = " (machine was not idle: numbers are skewed)" if r.other_cores > 0.1 else ""
+                notes.append(f"other processes used {r.other_cores:.2f} of {os.cpu_count()} cores on average "
+                             f"while {target} was measured{warn}")
         if notes:
             report += ["", *[f"- note: {n}" for n in notes]]
         text = "\n".join(report)

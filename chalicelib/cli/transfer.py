@@ -646,7 +646,7 @@ def push(url: str, layout: str | Path, reference: str, jobs: int = 4) -> str:
         _run_all(transport, jobs, pusher.blob, blobs)
         for manifest in manifests[:-1]:
             pusher.manifest(manifest, manifest.descriptor.digest)
-        pusher.manifest(top, target.tag if target.tag and not target.digest else root.digest)
+        pusher.manifest(top, target.tag or root.digest)
     except _Cancelled:
         raise CliError("push interrupted") from None
     finally:

@@ -11,6 +11,9 @@ import time
 from pathlib import Path
 
 ACTOR = "moorage-serve"
+# In-process there is no Lambda payload cap, so the local gateway hands the function bigger
+# pieces than a deployed gateway may (~4 MiB there): whole S3 parts, no carry-over round trips.
+LOCAL_PIECE_BYTES = 16 * 1024 * 1024
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -43,6 +46,7 @@ def local_environment(storage_url: str) -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": "moorage-local",
         "AWS_SECRET_ACCESS_KEY": "moorage-local",
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "MOORAGE_MAX_REQUEST_BODY": os.environ.get("MOORAGE_MAX_REQUEST_BODY", str(LOCAL_PIECE_BYTES)),
     }
 
 
@@ -86,11 +90,15 @@ def serve(host: str, port: int, data_dir: Path, threads: int = 32) -> None:
         thread_safe(function.app)
         scheduler = Scheduler(function.app, interval_s=float(os.environ.get("MOORAGE_SCHEDULE_INTERVAL", "300")))
         scheduler.start()
-        gateway = Gateway(function.app, list(function.app.routes))
+        gateway = Gateway(function.app, list(function.app.routes),
+                          piece_bytes=services.settings.max_request_body)
         server = wsgi.Server((host, port), gateway, numthreads=threads, request_queue_size=128,
                              server_name="moorage")
         server.max_request_body_size = 0  # bodies of any size stream through in pieces
-        signal.signal(signal.SIGTERM, lambda *_: server.stop())
+        # Ctrl-C and SIGTERM both end safe_start() cleanly (a background job starts with SIGINT
+        # ignored, and stopping cheroot from inside its own loop would wait forever).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         print(f"moorage serving on http://{host}:{port} (data in {data_dir})", flush=True)
         try:
             server.safe_start()

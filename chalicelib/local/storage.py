@@ -72,9 +72,13 @@ def _file_backed_keys(objects_dir: Path) -> None:
         path = state.get("_moorage_file")
         if not path or not os.path.exists(path):
             path = str(objects_dir / uuid.uuid4().hex)
-            with self.lock, open(path, "wb") as out:
-                self._value_buffer.seek(0)
-                shutil.copyfileobj(self._value_buffer, out, 1024 * 1024)
+            try:
+                with self.lock, open(path, "wb") as out:
+                    self._value_buffer.seek(0)
+                    shutil.copyfileobj(self._value_buffer, out, 1024 * 1024)
+            except ValueError:  # moto closed the buffer of a deleted key that is still referenced
+                os.unlink(path)
+                path = None
             self._moorage_file = path
             state["_moorage_file"] = path
         state.pop("_value_buffer", None)
@@ -84,8 +88,9 @@ def _file_backed_keys(objects_dir: Path) -> None:
     def setstate(self, state):
         self.__dict__.update(state)
         self._value_buffer = tempfile.SpooledTemporaryFile(max_size=self._max_buffer_size)
-        with open(state["_moorage_file"], "rb") as source:
-            shutil.copyfileobj(source, self._value_buffer, 1024 * 1024)
+        if state["_moorage_file"]:
+            with open(state["_moorage_file"], "rb") as source:
+                shutil.copyfileobj(source, self._value_buffer, 1024 * 1024)
         self.lock = threading.Lock()
 
     FakeKey.__getstate__ = getstate
@@ -166,31 +171,42 @@ def main(argv: list[str] | None = None) -> None:
     args.data_dir.mkdir(parents=True, exist_ok=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per storage request
 
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-    from werkzeug.serving import make_server
+    from cheroot import wsgi
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     lock = _ReadWriteLock()
     snapshots = Snapshots(args.data_dir, lock)
     snapshots.load()
     app = _guarded(DomainDispatcherApplication(create_backend_app), lock, snapshots)
-    server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    # cheroot keeps connections alive and reuses threads (werkzeug's development server
+    # closes every connection and starts a thread per request).
+    server = wsgi.Server((args.host, args.port), app, numthreads=16, request_queue_size=128,
+                         server_name="moorage-storage")
+    server.max_request_body_size = 0
     stopping = threading.Event()
 
     def stop(signum, frame):
         stopping.set()
-        threading.Thread(target=server.shutdown, daemon=True).start()
+        threading.Thread(target=server.stop, daemon=True).start()
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
 
+    parent = os.getppid()
+
     def snapshot_loop():
-        while not stopping.wait(SNAPSHOT_INTERVAL_S):
-            if snapshots.dirty:
+        last = time.monotonic()
+        while not stopping.wait(1.0):
+            if os.getppid() != parent:  # `moorage serve` died without telling us: save and go
+                stop(None, None)
+            elif snapshots.dirty and time.monotonic() - last >= SNAPSHOT_INTERVAL_S:
                 snapshots.save()
+                last = time.monotonic()
 
     threading.Thread(target=snapshot_loop, daemon=True).start()
+    server.prepare()
     print(f"storage ready on {args.host}:{args.port}", flush=True)
-    server.serve_forever()
+    server.serve()
     snapshots.save()
     print("storage saved", file=sys.stderr, flush=True)
 

@@ -18,7 +18,7 @@ import rehashes
 from chalicelib.clock import Clock
 from chalicelib.oci import Code, Digest, OciError, RepoName
 from chalicelib.store import keys
-from chalicelib.store.ports import BlobRecord, UploadConflict, UploadSession, UploadUnknown
+from chalicelib.store.ports import BlobRecord, IncompleteObject, UploadConflict, UploadSession, UploadUnknown
 
 PART_MIN = 5 * 1024 * 1024
 # Direct uploads above this use multipart part URLs (a single S3 PUT takes at most 5 GB).
@@ -90,14 +90,6 @@ class UploadService:
         self._meta.link_blob(name.registry, name.repository, blob, actor)
         return Mounted(str(digest))
 
-    def link_existing(self, name: RepoName, digest: Digest, actor: str) -> Mounted | None:
-        """A blob the registry already stores needs no bytes (used by the direct path)."""
-        blob = self._meta.get_registry_blob(name.registry, str(digest))
-        if blob is None:
-            return None
-        self._meta.link_blob(name.registry, name.repository, blob, actor)
-        return Mounted(str(digest))
-
     # ---- chunks -----------------------------------------------------------------------
 
     def get(self, name: RepoName, upload_id: str) -> UploadSession:
@@ -131,7 +123,11 @@ class UploadService:
         if actual != str(digest):
             self.cancel(name, upload_id)
             raise OciError(Code.DIGEST_INVALID, detail={"expected": str(digest), "actual": actual})
-        session = self._absorb(session, data, final=True)
+        try:
+            session = self._absorb(session, data, final=True)
+        except IncompleteObject as error:  # a part was overwritten by a racing request
+            raise OciError(Code.BLOB_UPLOAD_INVALID, detail={"upload": upload_id},
+                           message="the upload's parts are inconsistent; start the upload again") from error
         return self._commit(session, digest, session.offset, actor)
 
     def cancel(self, name: RepoName, upload_id: str) -> None:
@@ -172,7 +168,8 @@ class UploadService:
         if size < 0:
             raise OciError(Code.SIZE_INVALID, message="size must not be negative")
         session = replace(self._new_session(name), direct=True)
-        ttl = self._settings.presign_ttl_s
+        # The URLs must outlive the slowest upload of the session, within SigV4's 7-day cap.
+        ttl = min(self._settings.upload_ttl_s, 7 * 24 * 3600)
         if size <= DIRECT_SINGLE_MAX:
             sha_b64 = base64.b64encode(bytes.fromhex(digest.encoded)).decode()
             url, headers = self._objects.presign_put(session.key, ttl, size, sha_b64)
@@ -187,18 +184,22 @@ class UploadService:
         return session, target
 
     def _finish_direct(self, session: UploadSession, digest: Digest, actor: str) -> Committed:
-        if session.multipart_id:
-            parts = self._objects.list_parts(session.key, session.multipart_id)
-            self._objects.complete_multipart(session.key, session.multipart_id, parts)
-        # moto (and S3 for multipart) does not check the digest: read the bytes back.
-        hasher = rehashes.PySha256()
-        size = 0
         try:
+            if session.multipart_id:
+                parts = self._objects.list_parts(session.key, session.multipart_id)
+                self._objects.complete_multipart(session.key, session.multipart_id, parts)
+                completed = replace(session, multipart_id=None)  # a retried commit must not complete twice
+                self._meta.advance_upload(session, completed)
+                session = completed
+            # moto (and S3 for multipart) does not check the digest: read the bytes back.
+            hasher = rehashes.PySha256()
+            size = 0
             for chunk in self._objects.read_chunks(session.key, 8 * 1024 * 1024):
                 hasher.update(chunk)
                 size += len(chunk)
-        except Exception as error:  # the object never arrived
-            raise OciError(Code.BLOB_UPLOAD_INVALID, message="no bytes were uploaded for this session") from error
+        except IncompleteObject as error:
+            raise OciError(Code.BLOB_UPLOAD_INVALID, detail={"upload": session.id},
+                           message="the blob's bytes have not all been uploaded to storage yet") from error
         actual = f"sha256:{hasher.finalize()}"
         if actual != str(digest):
             self._discard(session)

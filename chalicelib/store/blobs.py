@@ -7,7 +7,10 @@ from typing import Iterator, Sequence
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from .ports import IncompleteObject
+
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound", "NoSuchUpload"}
+_INCOMPLETE = _NOT_FOUND | {"InvalidPart", "InvalidPartOrder", "MalformedXML", "EntityTooSmall"}
 
 
 def _missing(error: ClientError) -> bool:
@@ -46,7 +49,12 @@ class S3Objects:
         self._s3.delete_object(Bucket=self._bucket, Key=key)
 
     def read_chunks(self, key: str, chunk_size: int) -> Iterator[bytes]:
-        body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
+        try:
+            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"]
+        except ClientError as error:
+            if _missing(error):
+                raise IncompleteObject(key) from error
+            raise
         try:
             yield from body.iter_chunks(chunk_size)
         finally:
@@ -81,14 +89,26 @@ class S3Objects:
     def list_parts(self, key: str, multipart_id: str) -> list[tuple[int, str]]:
         parts: list[tuple[int, str]] = []
         paginator = self._s3.get_paginator("list_parts")
-        for page in paginator.paginate(Bucket=self._bucket, Key=key, UploadId=multipart_id):
-            parts += [(p["PartNumber"], p["ETag"]) for p in page.get("Parts", [])]
+        try:
+            for page in paginator.paginate(Bucket=self._bucket, Key=key, UploadId=multipart_id):
+                parts += [(p["PartNumber"], p["ETag"]) for p in page.get("Parts", [])]
+        except ClientError as error:
+            if _missing(error):
+                raise IncompleteObject(key) from error
+            raise
         return parts
 
     def complete_multipart(self, key: str, multipart_id: str, parts: Sequence[tuple[int, str]]) -> None:
-        self._s3.complete_multipart_upload(
-            Bucket=self._bucket, Key=key, UploadId=multipart_id,
-            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag} for n, etag in parts]})
+        if not parts:
+            raise IncompleteObject(key)
+        try:
+            self._s3.complete_multipart_upload(
+                Bucket=self._bucket, Key=key, UploadId=multipart_id,
+                MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag} for n, etag in parts]})
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in _INCOMPLETE:
+                raise IncompleteObject(key) from error
+            raise
 
     def abort_multipart(self, key: str, multipart_id: str) -> None:
         try:

@@ -86,6 +86,10 @@ class UploadUnknown(StoreError):
     pass
 
 
+class IncompleteObject(StoreError):
+    """The bytes of an object are not (all) in storage: missing parts, no object."""
+
+
 # ---- ports ---------------------------------------------------------------------------
 
 class ObjectStore(Protocol):

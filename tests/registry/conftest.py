@@ -7,17 +7,15 @@ same way (MOORAGE_TEST_HOST=127.0.0.1:PORT reuses a running one).
 
 from __future__ import annotations
 
-import re
-import uuid
-
 import pytest
 import requests
 
 from tests.clients.conftest import pytest_runtest_makereport, registry  # noqa: F401  (fixture + hook)
-from tests.registry.helpers import Api
+from tests.registry.helpers import Api, Seed, unique_repo
+from tests.support.images import build_image, tar_layer
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def api(registry) -> Api:  # noqa: F811  (the imported fixture)
     with requests.Session() as session:
         yield Api(registry.url, session)
@@ -25,6 +23,14 @@ def api(registry) -> Api:  # noqa: F811  (the imported fixture)
 
 @pytest.fixture
 def repo(request: pytest.FixtureRequest) -> str:
-    """A repository name of the `library` registry that no other test uses."""
-    stem = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
-    return f"library/{stem or 't'}-{uuid.uuid4().hex[:8]}"
+    return unique_repo(request.node.name)
+
+
+@pytest.fixture(scope="session")
+def seed(api) -> Seed:
+    """One small image pushed once; tests that only need *some* image in their own
+    repository mount its blobs from here (cheap) and put the manifest."""
+    image = build_image([tar_layer({"etc/seed.txt": b"seed\n"})])
+    repo = unique_repo("seed")
+    api.push(repo, image, "seed")
+    return Seed(repo, image)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import re
 import socket
+import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable
 from urllib.parse import urljoin, urlsplit
@@ -20,6 +22,12 @@ OCTET = {"Content-Type": "application/octet-stream"}
 MIB = 1024 * 1024
 TIMEOUT = 60
 LOOPBACK = "127.0.0.1"
+
+
+def unique_repo(label: str) -> str:
+    """A repository name of the `library` registry that no other test uses."""
+    stem = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")[:40].strip("-")
+    return f"library/{stem or 't'}-{uuid.uuid4().hex[:8]}"
 
 
 def sha256(data: bytes) -> str:
@@ -180,6 +188,17 @@ class Api:
         headers = {"Content-Type": content_type} if content_type else {}
         return self.put(self.v2(repo, "manifests", reference), data=data, headers=headers)
 
+    def mount(self, repo: str, digest: str, source: str) -> requests.Response:
+        return self.post(self.v2(repo, "blobs", "uploads") + "/", params={"mount": digest, "from": source})
+
+    def copy_image(self, seed: Seed, repo: str, reference: str | None = None) -> Image:
+        """The seed image in `repo` (blobs mounted, manifest put); returns the image."""
+        for blob in seed.image.blobs():
+            assert self.mount(repo, blob.digest, seed.repo).status_code == 201
+        response = self.put_manifest(repo, reference or seed.image.digest, seed.image.manifest)
+        assert response.status_code == 201, response.text
+        return seed.image
+
     def pull_blob(self, repo: str, digest: str) -> bytes:
         """GET the blob: a 307 to 127.0.0.1, then the bytes from there."""
         redirect = self.get(self.v2(repo, "blobs", digest))
@@ -197,6 +216,12 @@ class Api:
         response = self.get("/v2/_catalog")
         assert response.status_code == 200, response.text
         return response.json()["repositories"]
+
+
+@dataclass(frozen=True)
+class Seed:
+    repo: str
+    image: Image
 
 
 @dataclass(frozen=True)

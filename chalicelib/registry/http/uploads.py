@@ -51,9 +51,6 @@ def _start_direct(request: Request, name, services) -> Response:
     size_text = request.param("size") or ""
     if not size_text.isdigit():
         raise OciError(Code.SIZE_INVALID, message="direct uploads need the blob size as ?size=")
-    existing = services.uploads.link_existing(name, digest, request.actor)
-    if existing:
-        return _committed(name, existing.digest)
     session, target = services.uploads.start_direct(name, digest, int(size_text), request.actor)
     body = json.dumps({"url": target.single_url, "headers": target.headers, "parts": list(target.part_urls),
                        "part_size": target.part_size}).encode()
