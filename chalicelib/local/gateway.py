@@ -117,8 +117,9 @@ class _Call:
     def invoke(self, method: str, path: str, query: str, body: bytes, content_range: str | None = None,
                headers_only: bool = False) -> dict:
         self.received += len(body)
-        headers = [(k, v) for k, v in self._headers if k.lower() not in ("content-length", "content-range",
-                                                                            "transfer-encoding")]
+        # The client's Content-Range stays unless this event carries one piece of a bigger body.
+        replaced = {"content-length", "transfer-encoding"} | ({"content-range"} if content_range else set())
+        headers = [(k, v) for k, v in self._headers if k.lower() not in replaced]
         if body or method in ("PUT", "PATCH", "POST"):
             headers.append(("Content-Length", str(len(body))))
         if content_range:

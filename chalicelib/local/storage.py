@@ -97,6 +97,47 @@ def _file_backed_keys(objects_dir: Path) -> None:
     FakeKey.__setstate__ = setstate
 
 
+def _streaming_multipart_complete() -> None:
+    """moto joins all parts of a completing multipart upload in memory (about three copies of
+    the object); S3 does not. Copy the parts into the new object's file buffer instead, so
+    a multi-GB push keeps the storage process's memory flat."""
+    from moto.s3 import models
+    from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML
+
+    def complete_multipart_upload(self, bucket_name, multipart_id, body):
+        bucket = self.get_bucket(bucket_name)
+        multipart = bucket.multiparts[multipart_id]
+        parts, md5s = [], bytearray()
+        for number, etag in body:
+            part = multipart.parts.get(number)
+            if part is None or part.etag.replace('"', "") != etag.replace('"', ""):
+                raise InvalidPart()
+            if parts and parts[-1].contentsize < models.S3_UPLOAD_PART_MIN_SIZE:
+                raise EntityTooSmall()
+            md5s.extend(bytes.fromhex(part.etag.replace('"', "")))
+            parts.append(part)
+        if not parts:
+            raise MalformedXML()
+        joined = tempfile.SpooledTemporaryFile(max_size=parts[0]._max_buffer_size)
+        for part in parts:  # before put_object, which disposes of the parts
+            with part.lock:
+                part._value_buffer.seek(0)
+                shutil.copyfileobj(part._value_buffer, joined, 1024 * 1024)
+        del bucket.multiparts[multipart_id]  # disposes of the parts
+        etag = f"{models.md5_hash(bytes(md5s)).hexdigest()}-{len(parts)}"
+        key = self.put_object(bucket_name, multipart.key_name, b"", storage=multipart.storage, etag=etag,
+                              multipart=multipart, encryption=multipart.sse_encryption,
+                              kms_key_id=multipart.kms_key_id)
+        with key.lock:
+            key._value_buffer.close()
+            key._value_buffer = joined
+            key.contentsize = sum(part.contentsize for part in parts)
+        key.set_metadata(multipart.metadata)
+        return key
+
+    models.S3Backend.complete_multipart_upload = complete_multipart_upload
+
+
 def _backend_dicts():
     from moto.backends import get_backend
     return {name: get_backend(name) for name in _BACKENDS}
@@ -109,6 +150,7 @@ class Snapshots:
         self._lock = lock
         self.dirty = False
         _file_backed_keys(self._objects)
+        _streaming_multipart_complete()
 
     def load(self) -> None:
         if not self._file.exists():

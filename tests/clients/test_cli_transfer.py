@@ -144,11 +144,11 @@ def test_second_push_skips_all_blobs(registry, tmp_path):
     assert second.returncode == 0, second.stderr
     assert "4 blobs, 0 uploaded, 4 skipped, 0 B in" in summary(second)
 
-    # another repository of the same registry: linked from storage, no bytes sent
+    # another repository: a digest alone proves no right to the bytes, so they are sent
+    # again (the registry keeps one copy when the upload commits)
     third = moorage(registry, "push", str(tmp_path / "src"), "library/cli-twice-copy:1")
     assert third.returncode == 0, third.stderr
-    assert "4 blobs, 0 uploaded, 4 skipped, 0 B in" in summary(third)
-    assert third.stderr.count(" linked ") == 4
+    assert "4 blobs, 4 uploaded, 0 skipped" in summary(third)
 
 
 def test_push_to_registry_that_does_not_exist(registry, tmp_path):
