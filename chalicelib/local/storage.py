@@ -25,6 +25,10 @@ from pathlib import Path
 
 SNAPSHOT_FILE = "moto-state.pickle"
 SNAPSHOT_INTERVAL_S = 10.0
+# A snapshot waits for a lull in writes (it blocks requests while it runs), unless
+# changes have been waiting for longer than this.
+SNAPSHOT_QUIET_S = 2.0
+SNAPSHOT_MAX_DELAY_S = 60.0
 _BACKENDS = ("s3", "dynamodb", "dynamodbstreams", "sqs")
 
 
@@ -149,6 +153,8 @@ class Snapshots:
         self._objects = data_dir / "objects"
         self._lock = lock
         self.dirty = False
+        self.dirty_since = 0.0
+        self.last_write = 0.0
         _file_backed_keys(self._objects)
         _streaming_multipart_complete()
 
@@ -192,12 +198,21 @@ class Snapshots:
                 path.unlink(missing_ok=True)
 
 
+def _snapshot_due(snapshots: Snapshots, last_save: float) -> bool:
+    now = time.monotonic()
+    if now - last_save < SNAPSHOT_INTERVAL_S:
+        return False
+    return now - snapshots.last_write >= SNAPSHOT_QUIET_S or now - snapshots.dirty_since >= SNAPSHOT_MAX_DELAY_S
+
+
 def _guarded(app, lock: _ReadWriteLock, snapshots: Snapshots):
     def wsgi(environ, start_response):
         lock.acquire_shared()
         try:
             if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
-                snapshots.dirty = True
+                snapshots.last_write = time.monotonic()
+                if not snapshots.dirty:
+                    snapshots.dirty, snapshots.dirty_since = True, snapshots.last_write
             return app(environ, start_response)
         finally:
             lock.release_shared()
@@ -241,7 +256,7 @@ def main(argv: list[str] | None = None) -> None:
         while not stopping.wait(1.0):
             if os.getppid() != parent:  # `moorage serve` died without telling us: save and go
                 stop(None, None)
-            elif snapshots.dirty and time.monotonic() - last >= SNAPSHOT_INTERVAL_S:
+            elif snapshots.dirty and _snapshot_due(snapshots, last):
                 snapshots.save()
                 last = time.monotonic()
 
