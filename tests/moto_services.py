@@ -8,6 +8,7 @@ import boto3
 from moto import mock_aws
 
 from chalicelib.clock import ManualClock
+from chalicelib.local.storage import atomic_dynamodb_writes
 from chalicelib.services import build_services
 from chalicelib.settings import Settings
 from chalicelib.store.schema import ensure_bucket, ensure_table
@@ -18,6 +19,7 @@ def moto_services(**overrides):
     env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    atomic_dynamodb_writes()  # as the embedded storage does: DynamoDB's atomicity
     try:
         with mock_aws():
             settings = Settings.from_env({"MOORAGE_TABLE": "test-table", "MOORAGE_BUCKET": "test-bucket",

@@ -142,6 +142,27 @@ def _streaming_multipart_complete() -> None:
     models.S3Backend.complete_multipart_upload = complete_multipart_upload
 
 
+def atomic_dynamodb_writes() -> None:
+    """DynamoDB applies a conditional write or a transaction atomically; moto checks the
+    condition and then writes, so two threads can both pass. Serialize writes as DynamoDB
+    would (the registry's races, e.g. two uploads of one blob, depend on it)."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if getattr(DynamoDBBackend, "_moorage_atomic", False):
+        return
+    lock = threading.RLock()
+
+    def serialized(method):
+        def locked(self, *args, **kwargs):
+            with lock:
+                return method(self, *args, **kwargs)
+        return locked
+
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
+        setattr(DynamoDBBackend, name, serialized(getattr(DynamoDBBackend, name)))
+    DynamoDBBackend._moorage_atomic = True
+
+
 def _backend_dicts():
     from moto.backends import get_backend
     return {name: get_backend(name) for name in _BACKENDS}
@@ -157,6 +178,7 @@ class Snapshots:
         self.last_write = 0.0
         _file_backed_keys(self._objects)
         _streaming_multipart_complete()
+        atomic_dynamodb_writes()
 
     def load(self) -> None:
         if not self._file.exists():
