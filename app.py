@@ -14,7 +14,7 @@ app = Chalice(app_name="moorage")
 # Accept header, gets them byte-exact from API Gateway.
 app.api.binary_types = sorted(BINARY_BODY_TYPES)
 
-_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 # Registry clients send any Content-Type (or none) on uploads; handlers validate bodies themselves.
 _ANY = ["*/*"]
 
