@@ -15,12 +15,13 @@ import time
 from typing import Callable, Iterator
 from urllib.parse import quote, unquote
 
-from chalicelib.oci import OciError, Route, match_route
+from chalicelib.oci import MAX_MANIFEST_BYTES, Code, OciError, Route, match_route
 from chalicelib.registry.http.dispatch import error_response, too_large
 
 from .events import LambdaContext, resource_for, response_body, rest_event
 
 DEFAULT_PIECE_BYTES = 4 * 1024 * 1024  # fits a bare API Gateway request (~4.5 MiB raw)
+FUNCTION_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 Invoke = Callable[[dict, LambdaContext], dict]
 log = logging.getLogger("moorage.gateway")
@@ -51,7 +52,10 @@ class Gateway:
         body_in = environ["wsgi.input"]
         first = _read(body_in, self._piece + 1) if _has_body(environ) else b""
         call = _Call(self, environ, method, path)
-        if len(first) <= self._piece:
+        if method not in FUNCTION_METHODS:  # API Gateway routes only these to the function
+            response = _error(OciError(Code.UNSUPPORTED, detail={"method": method[:16]},
+                                       message=f"{method[:16]} is not supported"), method)
+        elif len(first) <= self._piece:
             response = call.invoke(method, path, environ.get("QUERY_STRING", ""), first)
         else:
             response = self._stream(call, first, body_in)
@@ -82,6 +86,9 @@ class Gateway:
             location = _header(opened, "Location") or ""
             return self._upload_pieces(call, location, query, pieces, close_with="PUT")
         _drain(pieces)
+        if route is Route.MANIFEST:
+            return _error(OciError(Code.SIZE_INVALID, status=413, detail={"limit": MAX_MANIFEST_BYTES},
+                                   message="manifest exceeds the 4 MiB limit"), call.method)
         return _error(too_large(self._piece), call.method)
 
     def _upload_pieces(self, call: "_Call", path: str, query: str, pieces: Iterator[bytes], close_with: str) -> dict:

@@ -65,9 +65,9 @@ def _name_problem(text: str) -> str | None:
         return None if "/" in text else "repository name must be <registry>/<repository>"
     if not text:
         return "repository name must not be empty"
-    if any("A" <= c <= "Z" for c in text):
-        return "uppercase letters are not allowed in repository names"
-    for c in text:
+    for c in text:  # the first bad character decides the message
+        if "A" <= c <= "Z":
+            return "uppercase letters are not allowed in repository names"
         if c not in _NAME_CHARACTERS:
             return f"character {c!r} is not allowed in repository names"
     for component in text.split("/"):

@@ -75,8 +75,10 @@ class UploadService:
             hash_state=rehashes.PySha256().serialize(), multipart_id=None, parts=(), carry_key=None,
             expires_at=expires_at)
 
-    def mount(self, name: RepoName, digest: Digest, source: str, actor: str) -> Mounted | None:
+    def mount(self, name: RepoName, digest: Digest | None, source: str, actor: str) -> Mounted | None:
         """Link a blob from another repository of the same registry; None when not mountable."""
+        if digest is None:
+            return None
         try:
             origin = RepoName.parse(source)
         except OciError:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import os
 import re
 import socket
 import uuid
@@ -15,11 +16,15 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from tests.support.images import Blob, Image, Index
+from chalicelib.local.serve import LOCAL_PIECE_BYTES
+from tests.support.images import Blob, Image, Index, build_image
 from tests.support.v2 import V2Client
 
 OCTET = {"Content-Type": "application/octet-stream"}
 MIB = 1024 * 1024
+# The biggest body `moorage serve` hands the function in one event; bodies above it are split
+# by the gateway into PATCHes of the upload session.
+GATEWAY_PIECE = int(os.environ.get("MOORAGE_MAX_REQUEST_BODY", LOCAL_PIECE_BYTES))
 TIMEOUT = 60
 LOOPBACK = "127.0.0.1"
 
@@ -28,6 +33,23 @@ def unique_repo(label: str) -> str:
     """A repository name of the `library` registry that no other test uses."""
     stem = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")[:40].strip("-")
     return f"library/{stem or 't'}-{uuid.uuid4().hex[:8]}"
+
+
+def variant(image: Image, label: str) -> Blob:
+    """Another manifest over the same blobs (an annotation makes the difference)."""
+    doc = json.loads(image.manifest.data)
+    doc["annotations"] = {"org.example.variant": label}
+    return Blob.of(image.manifest.media_type, json.dumps(doc, separators=(",", ":")).encode())
+
+
+def artifact(image: Image, artifact_type: str | None, subject: Any = None,
+             annotations: dict[str, str] | None = None, config_media_type: str | None = None) -> Image:
+    """An artifact manifest (artifactType, subject, annotations) whose config and layer are
+    the bytes of `image`'s, so pushing it needs no upload when those blobs can be mounted."""
+    return build_image([image.layers[0].data], artifact_type=artifact_type, subject=subject,
+                       annotations=annotations, config_data=image.config.data,
+                       config_media_type=config_media_type or image.config.media_type,
+                       layer_media_type=image.layers[0].media_type)
 
 
 def sha256(data: bytes) -> str:
@@ -191,12 +213,19 @@ class Api:
     def mount(self, repo: str, digest: str, source: str) -> requests.Response:
         return self.post(self.v2(repo, "blobs", "uploads") + "/", params={"mount": digest, "from": source})
 
-    def copy_image(self, seed: Seed, repo: str, reference: str | None = None) -> Image:
-        """The seed image in `repo` (blobs mounted, manifest put); returns the image."""
+    def place(self, seed: Seed, repo: str, image: Image | Blob, reference: str | None = None) -> requests.Response:
+        """Put a manifest over the seed's blobs into `repo`: the blobs are mounted from the
+        seed repository (one cheap write each), no bytes are uploaded."""
+        manifest = image.manifest if isinstance(image, Image) else image
         for blob in seed.image.blobs():
             assert self.mount(repo, blob.digest, seed.repo).status_code == 201
-        response = self.put_manifest(repo, reference or seed.image.digest, seed.image.manifest)
+        response = self.put_manifest(repo, reference or manifest.digest, manifest)
         assert response.status_code == 201, response.text
+        return response
+
+    def copy_image(self, seed: Seed, repo: str, reference: str | None = None) -> Image:
+        """The seed image in `repo` (blobs mounted, manifest put); returns the image."""
+        self.place(seed, repo, seed.image, reference)
         return seed.image
 
     def pull_blob(self, repo: str, digest: str) -> bytes:
@@ -227,14 +256,14 @@ class Seed:
 @dataclass(frozen=True)
 class Snapshot:
     tags: Any
-    catalog: tuple[str, ...]
+    catalog: tuple[str, ...] | None
     manifest: tuple[int, str | None]
     blobs: tuple[tuple[int, str | None], ...]
 
 
-def snapshot(api: Api, repo: str, image: Image) -> Snapshot:
-    """What a bad request must leave as it was: the repository's tags, the catalog, a
-    HEAD of its manifest and of each blob."""
+def snapshot(api: Api, repo: str, image: Image, catalog: bool = True) -> Snapshot:
+    """What a bad request must leave as it was: the repository's tags, a HEAD of its
+    manifest and of each blob, and (unless told not to) the catalog."""
     tags = api.tags(repo)
     manifest = api.head(api.v2(repo, "manifests", image.digest))
     blobs = tuple(
@@ -243,7 +272,14 @@ def snapshot(api: Api, repo: str, image: Image) -> Snapshot:
     )
     return Snapshot(
         tags=(tags.status_code, tags.json() if tags.status_code == 200 else None),
-        catalog=tuple(api.catalog()),
+        catalog=tuple(api.catalog()) if catalog else None,
         manifest=(manifest.status_code, manifest.headers.get("Docker-Content-Digest")),
         blobs=blobs,
     )
+
+
+def unchanged(api: Api, repo: str, image: Image, before: Snapshot, writes: bool = True) -> None:
+    after = snapshot(api, repo, image, catalog=writes)
+    if not writes:
+        before = Snapshot(before.tags, None, before.manifest, before.blobs)
+    assert after == before

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Mapping
+from urllib.parse import urlencode
 
 from chalicelib.oci import Code, OciError, RepoName
 
@@ -64,9 +65,19 @@ def parse_limit(request: Request) -> int | None:
     return int(text)
 
 
-def next_link(path: str, limit: int, last: str) -> str:
-    from urllib.parse import urlencode
-    return f'<{path}?{urlencode({"n": limit, "last": last})}>; rel="next"'
+def page(items: list[str], limit: int | None, path: str) -> tuple[list[str], dict[str, str]]:
+    """Cut a list fetched with one item more than `limit` to a page, with a Link header when
+    another page follows."""
+    if limit is None or len(items) <= limit:
+        return items, {}
+    items = items[:limit]
+    if not items:  # n=0
+        return items, {}
+    return items, {"Link": f'<{path}?{urlencode({"n": limit, "last": items[-1]})}>; rel="next"'}
+
+
+def fetch_limit(limit: int | None) -> int | None:
+    return None if limit is None else limit + 1
 
 
 def require_name(name: RepoName | None) -> RepoName:

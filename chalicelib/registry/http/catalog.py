@@ -3,16 +3,13 @@ from __future__ import annotations
 
 import json
 
-from .base import Request, Response, json_response, next_link, parse_limit
+from .base import Request, Response, fetch_limit, json_response, page, parse_limit
 
 
 def list_repositories(request: Request, match, services) -> Response:
-    limit, last = parse_limit(request), request.param("last")
-    names = services.content.catalog(last, None if limit is None else limit + 1)
-    headers = {}
-    if limit is not None and len(names) > limit:
-        names = names[:limit]
-        headers["Link"] = next_link("/v2/_catalog", limit, names[-1])
+    limit = parse_limit(request)
+    names, headers = page(services.content.catalog(request.param("last"), fetch_limit(limit)), limit,
+                          "/v2/_catalog")
     return json_response(200, json.dumps({"repositories": names}).encode(), **headers)
 
 

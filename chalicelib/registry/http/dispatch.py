@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from chalicelib.oci import Code, OciError, Route, action_for, error_body, match_route
+from chalicelib.oci import Code, OciError, Route, action_for, allowed_methods, error_body, match_route
 
 from . import base, blobs, catalog, manifests, referrers, tags, uploads
 from .base import API_VERSION, Request, Response
@@ -27,8 +27,9 @@ def dispatch(request: Request, services) -> Response:
         match = match_route(request.path)
         handler = HANDLERS[match.route].get(request.method)
         if handler is None or action_for(match.route, request.method) is None:
-            raise OciError(Code.UNSUPPORTED, detail={"method": request.method},
-                           message=f"{request.method} is not supported on this endpoint")
+            allowed = ", ".join(allowed_methods(match.route))
+            raise OciError(Code.UNSUPPORTED, detail={"method": request.method, "allowed": allowed},
+                           message=f"{request.method} is not supported on this endpoint (allowed: {allowed})")
         if len(request.body) > services.settings.max_request_body:
             raise too_large(services.settings.max_request_body)
         return handler(request, match, services)
@@ -50,4 +51,6 @@ def too_large(limit: int) -> OciError:
 def error_response(error: OciError, method: str) -> Response:
     body = error_body(error)
     headers = {**API_VERSION, "Content-Type": "application/json", "Content-Length": str(len(body))}
+    if error.status == 405 and isinstance(error.detail, dict) and "allowed" in error.detail:
+        headers["Allow"] = error.detail["allowed"]
     return Response(error.status, headers, b"" if method == "HEAD" else body)

@@ -3,20 +3,15 @@ from __future__ import annotations
 
 import json
 
-from .base import Request, Response, json_response, next_link, parse_limit, require_name
+from .base import Request, Response, fetch_limit, json_response, page, parse_limit, require_name
 
 
 def list_tags(request: Request, match, services) -> Response:
     name = require_name(match.name)
-    limit, last = parse_limit(request), request.param("last")
-    # One extra tells whether another page follows.
-    tags = services.content.tags(name, last, None if limit is None else limit + 1)
-    headers = {}
-    if limit is not None and len(tags) > limit:
-        tags = tags[:limit]
-        headers["Link"] = next_link(f"/v2/{name}/tags/list", limit, tags[-1])
-    body = json.dumps({"name": str(name), "tags": tags}).encode()
-    return json_response(200, body, **headers)
+    limit = parse_limit(request)
+    tags, headers = page(services.content.tags(name, request.param("last"), fetch_limit(limit)), limit,
+                         f"/v2/{name}/tags/list")
+    return json_response(200, json.dumps({"name": str(name), "tags": tags}).encode(), **headers)
 
 
 HANDLERS = {"GET": list_tags}

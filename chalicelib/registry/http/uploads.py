@@ -27,12 +27,19 @@ def _digest_param(request: Request) -> Digest:
     return Digest.parse(text)
 
 
+def _optional_digest(text: str) -> Digest | None:
+    try:
+        return Digest.parse(text)
+    except OciError:
+        return None  # not mountable: the spec's answer is a normal upload session
+
+
 def start(request: Request, match, services) -> Response:
     name = require_name(match.name)
     uploads = services.uploads
     mount, source = request.param("mount"), request.param("from")
     if mount and source:
-        mounted = uploads.mount(name, Digest.parse(mount), source, request.actor)
+        mounted = uploads.mount(name, _optional_digest(mount), source, request.actor)
         if mounted:
             return _committed(name, mounted.digest)
     if (request.header("moorage-upload") or "").lower() == "direct":
