@@ -158,9 +158,78 @@ def atomic_dynamodb_writes() -> None:
                 return method(self, *args, **kwargs)
         return locked
 
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item"):
+    for name in ("put_item", "update_item", "delete_item", "batch_write_item"):
         setattr(DynamoDBBackend, name, serialized(getattr(DynamoDBBackend, name)))
+    DynamoDBBackend.transact_write_items = serialized(_undo_log_transactions(DynamoDBBackend.transact_write_items))
     DynamoDBBackend._moorage_atomic = True
+
+
+def _undo_log_transactions(transact_write_items):
+    """moto backs up every table a transaction touches with a deep copy, so each transaction
+    costs as much as the whole table: local pushes slow down as data grows. Keep copies of
+    only the items the transaction names (and the stream's length), and restore those."""
+    import copy
+
+    from moto.dynamodb.models import dynamo_type
+    from moto.dynamodb.models import table as table_module
+    import moto.dynamodb.models as dynamodb_models
+
+    real_copy = copy
+
+    class _NoTableCopies:  # stands in for the `copy` module inside moto's dynamodb models
+        @staticmethod
+        def deepcopy(value, *args):
+            return value if isinstance(value, table_module.Table) else real_copy.deepcopy(value, *args)
+
+        def __getattr__(self, name):
+            return getattr(real_copy, name)
+
+    dynamodb_models.copy = _NoTableCopies()
+
+    def key_of(table, op):
+        attrs = op.get("Key") or op.get("Item") or {}
+        hash_key = attrs.get(table.hash_key_attr)
+        range_key = attrs.get(table.range_key_attr) if table.has_range_key else None
+        if hash_key is None or (table.has_range_key and range_key is None):
+            return None
+        return (dynamo_type.DynamoType(hash_key),
+                dynamo_type.DynamoType(range_key) if range_key is not None else None)
+
+    def restore(table, key, item):
+        hash_key, range_key = key
+        if table.has_range_key:
+            if item is None:
+                table.items.get(hash_key, {}).pop(range_key, None)
+            else:
+                table.items[hash_key][range_key] = item
+        elif item is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = item
+
+    def with_undo_log(self, transact_items):
+        undo = []
+        streams = {}
+        for entry in transact_items:
+            op = next(iter(entry.values()), {}) if isinstance(entry, dict) else {}
+            table = self.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+            key = key_of(table, op) if table is not None else None
+            if key is None:
+                continue
+            undo.append((table, key, real_copy.deepcopy(table.get_item(*key))))
+            shard = getattr(table, "stream_shard", None)
+            if shard is not None:
+                streams.setdefault(id(shard), (shard, len(shard.items)))
+        try:
+            return transact_write_items(self, transact_items)
+        except Exception:
+            for table, key, item in reversed(undo):
+                restore(table, key, item)
+            for shard, length in streams.values():
+                del shard.items[length:]
+            raise
+
+    return with_undo_log
 
 
 def _backend_dicts():

@@ -11,7 +11,7 @@ from chalicelib.local import storage
 @pytest.fixture
 def s3(monkeypatch):
     for name, value in {"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled"}.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
         yield boto3.client("s3")
@@ -53,3 +53,28 @@ def test_completion_checks_parts_like_s3(s3, tmp_path):
     with pytest.raises(s3.exceptions.ClientError, match="InvalidPart"):
         s3.complete_multipart_upload(Bucket="bkt", Key="k", UploadId=upload, MultipartUpload={
             "Parts": [{"PartNumber": 1, "ETag": '"0000"'}, {"PartNumber": 2, "ETag": etag}]})
+
+
+def test_failed_transaction_leaves_no_trace(s3, tmp_path):
+    from chalicelib.store.schema import ensure_table
+
+    storage.atomic_dynamodb_writes()
+    dynamodb = boto3.client("dynamodb")
+    ensure_table(dynamodb, "t")
+    item = lambda sk, v: {"pk": {"S": "p"}, "sk": {"S": sk}, "v": {"S": v}}  # noqa: E731
+    dynamodb.put_item(TableName="t", Item=item("a", "old"))
+    stream = dynamodb.describe_table(TableName="t")["Table"]["LatestStreamArn"]
+    streams = boto3.client("dynamodbstreams")
+    shard = streams.describe_stream(StreamArn=stream)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    before = len(streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"])
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": "t", "Item": item("a", "new")}},
+            {"Put": {"TableName": "t", "Item": item("b", "new")}},
+            {"Put": {"TableName": "t", "Item": item("c", "new"), "ConditionExpression": "attribute_exists(pk)"}},
+        ])
+    assert dynamodb.get_item(TableName="t", Key={"pk": {"S": "p"}, "sk": {"S": "a"}})["Item"]["v"]["S"] == "old"
+    assert "Item" not in dynamodb.get_item(TableName="t", Key={"pk": {"S": "p"}, "sk": {"S": "b"}})
+    iterator = streams.get_shard_iterator(StreamArn=stream, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    assert len(streams.get_records(ShardIterator=iterator["ShardIterator"])["Records"]) == before
