@@ -13,7 +13,7 @@ from pathlib import Path
 ACTOR = "moorage-serve"
 # In-process there is no Lambda payload cap, so the local gateway hands the function bigger
 # pieces than a deployed gateway may (~4 MiB there): whole S3 parts, no carry-over round trips.
-LOCAL_PIECE_BYTES = 16 * 1024 * 1024
+LOCAL_PIECE_BYTES = 8 * 1024 * 1024
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -296,6 +296,21 @@ def _snapshot_due(snapshots: Snapshots, last_save: float) -> bool:
     return now - snapshots.last_write >= SNAPSHOT_QUIET_S or now - snapshots.dirty_since >= SNAPSHOT_MAX_DELAY_S
 
 
+_RESPONSE_PIECE = 1024 * 1024
+
+
+def _in_pieces(body):
+    """moto answers an object GET with one bytes value; handing a server a 256 MiB chunk
+    makes its buffered writer copy the rest at every send. Give it 1 MiB at a time."""
+    for chunk in body:
+        if len(chunk) <= _RESPONSE_PIECE:
+            yield chunk
+            continue
+        view = memoryview(chunk)
+        for start in range(0, len(view), _RESPONSE_PIECE):
+            yield view[start:start + _RESPONSE_PIECE].tobytes()
+
+
 def _guarded(app, lock: _ReadWriteLock, snapshots: Snapshots):
     def wsgi(environ, start_response):
         lock.acquire_shared()
@@ -304,7 +319,7 @@ def _guarded(app, lock: _ReadWriteLock, snapshots: Snapshots):
                 snapshots.last_write = time.monotonic()
                 if not snapshots.dirty:
                     snapshots.dirty, snapshots.dirty_since = True, snapshots.last_write
-            return app(environ, start_response)
+            return _in_pieces(app(environ, start_response))
         finally:
             lock.release_shared()
     return wsgi
