@@ -21,7 +21,7 @@ class ApiClient:
 
     def _json(self, response: requests.Response) -> dict:
         if response.status_code >= 400:
-            raise CliError(_message(response))
+            raise CliError(error_message(response))
         return response.json()
 
     def get(self, path: str) -> dict:
@@ -31,7 +31,7 @@ class ApiClient:
         return self._json(self.request("POST", path, json=body))
 
 
-def _message(response: requests.Response) -> str:
+def error_message(response: requests.Response) -> str:
     try:
         body = response.json()
     except ValueError:

@@ -20,17 +20,11 @@ import pytest
 import requests
 
 from chalicelib.cli.api import CliError
-from chalicelib.cli.transfer import (
-    ACCEPT,
-    Descriptor,
-    Layout,
-    Progress,
-    Reference,
-    Transport,
-    _Pusher,
-    part_ranges,
-    split_layout,
-)
+from chalicelib.cli.layout import Descriptor, Layout, split_layout
+from chalicelib.cli.progress import Progress
+from chalicelib.cli.reference import Reference
+from chalicelib.cli.transfer import ACCEPT, _Pusher, part_ranges
+from chalicelib.cli.transport import Transport
 from tests.support.images import (
     Image,
     Index,
