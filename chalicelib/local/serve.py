@@ -16,6 +16,23 @@ ACTOR = "moorage-serve"
 LOCAL_PIECE_BYTES = 8 * 1024 * 1024
 
 
+def release_big_buffers_to_the_os() -> None:
+    """Request bodies pass through in multi-MiB buffers, from many threads. glibc raises its
+    mmap threshold as such buffers are freed, after which they come from per-thread heaps
+    that keep the memory: RSS creeps up to several times the data in flight. A fixed 16 MiB
+    threshold keeps the largest buffers (base64 events of 8 MiB pieces) mmap'd and returned
+    when freed. (1 MiB halves the peak again but costs a third of the push throughput.)"""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name and "musl" not in name:
+        try:
+            ctypes.CDLL(name).mallopt(-3, 16 * 1024 * 1024)  # M_MMAP_THRESHOLD
+        except (OSError, AttributeError):
+            pass  # not glibc: nothing to tune
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
@@ -75,6 +92,7 @@ def serve(host: str, port: int, data_dir: Path, threads: int = 32) -> None:
     from cheroot import wsgi
 
     data_dir.mkdir(parents=True, exist_ok=True)
+    release_big_buffers_to_the_os()
     storage, storage_url = start_storage(data_dir)
     os.environ.update(local_environment(storage_url))
     try:

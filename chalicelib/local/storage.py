@@ -332,6 +332,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     args = parser.parse_args(argv)
     args.data_dir.mkdir(parents=True, exist_ok=True)
+    from .serve import release_big_buffers_to_the_os
+
+    release_big_buffers_to_the_os()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per storage request
 
     from cheroot import wsgi
