@@ -10,6 +10,7 @@ Table (one table, PK/SK):
   REPO#<reg>/<repo>      REF#<subject>#<digest>     referrer of a subject
   UPLOADS#<hour>#<shard> <upload-id>                upload session, by expiry hour (TTL)
   SWEEP                  uploads                    last hour the upload sweep finished
+  PRINCIPALS             <type>#<name>              user, group or robot (robot names: <registry>+<name>)
 
 S3 (one bucket):
   <registry>/blobs/data/<upload-id>        blob bytes, committed in place (no copy)
@@ -20,6 +21,13 @@ from __future__ import annotations
 
 REGISTRIES_PK = "REGISTRIES"
 META_SK = "META"
+
+
+PRINCIPALS_PK = "PRINCIPALS"
+
+
+def principal_sk(ptype: str, name: str) -> str:
+    return f"{ptype}#{name}"
 
 
 def registry_sk(registry: str) -> str:

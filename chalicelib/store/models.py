@@ -5,11 +5,13 @@ from pynamodb.attributes import (
     BinaryAttribute,
     BooleanAttribute,
     DiscriminatorAttribute,
+    JSONAttribute,
     ListAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
+    VersionAttribute,
 )
 from pynamodb.models import Model
 
@@ -32,6 +34,8 @@ class RegistryItem(TableItem, discriminator="registry"):
     name = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
     description = UnicodeAttribute(default="")
+    # The registry's resource policy (JSON text): applies to every caller, anonymous included.
+    resource_policy = UnicodeAttribute(null=True)
 
 
 class RepositoryItem(TableItem, discriminator="repository"):
@@ -91,6 +95,24 @@ class UploadItem(TableItem, discriminator="upload"):
     direct = BooleanAttribute(default=False)
 
 
+class PrincipalItem(TableItem, discriminator="principal"):
+    """A user, group or robot account, with what is attached to it (read in one GetItem)."""
+    ptype = UnicodeAttribute()
+    name = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    secret_hash = UnicodeAttribute(null=True)
+    registry = UnicodeAttribute(null=True)  # robots belong to one registry
+    groups = ListAttribute(of=UnicodeAttribute, default=list)
+    # Plain JSON maps: their keys are data (registry and policy names), not attribute names.
+    roles = JSONAttribute(default=dict)  # registry -> built-in role
+    policies = JSONAttribute(default=dict)  # policy name -> JSON document
+    disabled = BooleanAttribute(default=False)
+    expires_at = UTCDateTimeAttribute(null=True)
+    description = UnicodeAttribute(default="")
+    # Read-modify-write updates (roles, policies, groups) are guarded by this version.
+    version = VersionAttribute()
+
+
 class SweepItem(TableItem, discriminator="sweep"):
     hour = NumberAttribute()
 
@@ -98,7 +120,7 @@ class SweepItem(TableItem, discriminator="sweep"):
 def bind(table_name: str, region: str, host: str | None) -> None:
     """Point every model at the configured table (called once by build_services)."""
     for model in (TableItem, RegistryItem, RepositoryItem, BlobItem, BlobLinkItem, ManifestItem,
-                  TagItem, ReferrerItem, UploadItem, SweepItem):
+                  TagItem, ReferrerItem, UploadItem, SweepItem, PrincipalItem):
         model.Meta.table_name = table_name
         model.Meta.region = region
         model.Meta.host = host

@@ -143,3 +143,26 @@ class UploadSessions(Protocol):
     def get_upload(self, upload_id: str) -> UploadSession | None: ...
     def advance_upload(self, before: UploadSession, after: UploadSession) -> None: ...
     def delete_upload(self, upload_id: str) -> None: ...
+
+
+class PrincipalExists(Exception):
+    pass
+
+
+class PrincipalUnknown(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class PrincipalRecord:
+    ptype: str  # "user" | "group" | "robot"
+    name: str
+    created_at: datetime
+    secret_hash: str | None = None
+    registry: str | None = None
+    groups: tuple[str, ...] = ()
+    roles: dict[str, str] = field(default_factory=dict)
+    policies: dict[str, str] = field(default_factory=dict)
+    disabled: bool = False
+    expires_at: datetime | None = None
+    description: str = ""
