@@ -1,9 +1,10 @@
 """The API function: Chalice routes and (later) event handlers. Nothing else lives here."""
 from __future__ import annotations
 
-from chalice import Chalice, Rate, Response
+from chalice import AuthResponse, Chalice, Rate, Response
 
 from chalicelib.admin import http as admin_http
+from chalicelib.auth import http as auth_http
 from chalicelib.oci import BINARY_BODY_TYPES
 from chalicelib.registry.http import dispatch as registry_http
 from chalicelib.registry.http.base import Request
@@ -28,6 +29,7 @@ def _request(path: str) -> Request:
         k: [v] for k, v in (event.get("queryStringParameters") or {}).items()}
     body = current.raw_body or b""
     context = event.get("requestContext") or {}
+    lower = {k.lower(): v[-1] for k, v in headers.items() if v}
     return Request(
         method=current.method.upper(), path=path,
         query={k: tuple(v) for k, v in query.items()},
@@ -35,7 +37,15 @@ def _request(path: str) -> Request:
         body=body if isinstance(body, bytes) else body.encode(),
         source_ip=(context.get("identity") or {}).get("sourceIp", ""),
         request_id=context.get("requestId", ""),
+        base_url=_base_url(lower, context),
     )
+
+
+def _base_url(headers: dict[str, str], context: dict) -> str:
+    """How the client reached us: API Gateway's own domain carries the stage in the path."""
+    proto = headers.get("x-forwarded-proto", "http").split(",")[0].strip()
+    stage = f"/{context.get('stage')}" if ".execute-api." in context.get("domainName", "") else ""
+    return f"{proto}://{headers.get('host', 'localhost')}{stage}"
 
 
 def _respond(dispatch, path: str) -> Response:
@@ -47,14 +57,36 @@ def _respond(dispatch, path: str) -> Response:
     return Response(body=body, headers=headers, status_code=result.status)
 
 
-@app.route("/v2", methods=_METHODS, content_types=_ANY)
+@app.authorizer(ttl_seconds=300, name="registry_token")
+def registry_token(auth_request) -> AuthResponse:
+    """AWS only. API Gateway renames a function's WWW-Authenticate header, and docker needs the
+    challenge on its first 401; so a request without a valid token is refused here, by API
+    Gateway's UNAUTHORIZED response that carries the challenge (infra/resources.json). The
+    function still checks the token's scope. Cached per token for at most its lifetime."""
+    subject = auth_http.authenticate_bearer(auth_request.token, default_services())
+    if subject is None:
+        raise Exception("Unauthorized")  # the message API Gateway turns into a 401
+    return AuthResponse(routes=["/v2", "/v2/*"], principal_id=subject)
+
+
+@app.route("/v2", methods=_METHODS, content_types=_ANY, authorizer=registry_token)
 def v2_root() -> Response:
     return _respond(registry_http.dispatch, "/")
 
 
-@app.route("/v2/{proxy+}", methods=_METHODS, content_types=_ANY)
+@app.route("/v2/{proxy+}", methods=_METHODS, content_types=_ANY, authorizer=registry_token)
 def v2() -> Response:
     return _respond(registry_http.dispatch, "/" + app.current_request.uri_params["proxy"])
+
+
+@app.route("/token", methods=["GET", "POST"], content_types=["application/x-www-form-urlencoded", *_ANY])
+def token() -> Response:
+    return _respond(auth_http.token, "/token")
+
+
+@app.route("/token/jwks", methods=["GET"])
+def jwks() -> Response:
+    return _respond(auth_http.jwks, "/token/jwks")
 
 
 @app.route("/api/v1/{proxy+}", methods=_METHODS, content_types=_ANY)

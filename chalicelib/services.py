@@ -17,6 +17,7 @@ class Services:
     uploads: object
     manifests: object
     content: object
+    auth: object
 
 
 def build_services(settings: Settings | None = None, clock: Clock | None = None) -> Services:
@@ -42,7 +43,31 @@ def build_services(settings: Settings | None = None, clock: Clock | None = None)
         uploads=UploadService(metadata, objects, registries, clock, settings),
         manifests=ManifestService(metadata, objects, registries, clock, settings),
         content=ContentService(metadata, objects, settings),
+        auth=_build_auth(settings, clock, registries),
     )
+
+
+def _build_auth(settings: Settings, clock: Clock, registries):
+    import boto3
+
+    from .auth.keys import KeyStore
+    from .auth.principals import PrincipalService
+    from .auth.service import AuthService
+    from .auth.tokens import LEEWAY, REFRESH_LIFETIME, TokenIssuer, TokenVerifier
+    from .store.principals import PrincipalStore
+
+    oidc = None
+    if settings.oidc_providers:
+        from .auth.oidc import OidcVerifier, providers_from_env
+        oidc = OidcVerifier(providers_from_env(settings.oidc_providers), clock)
+    secrets = boto3.session.Session().client("secretsmanager", region_name=settings.region,
+                                             endpoint_url=settings.aws_endpoint)
+    # A replaced key stays published as long as refresh tokens it signed live.
+    keys = KeyStore(secrets, settings.keys_secret, clock, overlap=REFRESH_LIFETIME + LEEWAY)
+    principals = PrincipalService(PrincipalStore(), clock, registries, oidc)
+    return AuthService(principals, TokenIssuer(keys, settings.token_issuer, clock),
+                       TokenVerifier(keys, settings.token_issuer, settings.service, clock), keys, clock,
+                       settings.service)
 
 
 @functools.lru_cache(maxsize=1)

@@ -22,6 +22,14 @@ class Settings:
     # Largest request body the function accepts (bare API Gateway carries ~4.5 MiB raw).
     max_request_body: int
     default_registry: str
+    # Docker token auth: the `service` clients name, the tokens' issuer, where the signing
+    # keys live (Secrets Manager), and the public base URL (else derived from the request).
+    service: str = "moorage"
+    token_issuer: str = "moorage"
+    keys_secret: str = "moorage/token-keys"
+    public_url: str | None = None
+    # JSON list of OIDC identity providers (chalicelib/auth/oidc.py).
+    oidc_providers: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -37,4 +45,9 @@ class Settings:
             inline_manifest_max=int(env.get("MOORAGE_INLINE_MANIFEST_MAX", str(128 * 1024))),
             max_request_body=int(env.get("MOORAGE_MAX_REQUEST_BODY", str(4_500_000))),
             default_registry=env.get("MOORAGE_DEFAULT_REGISTRY", "library"),
+            service=env.get("MOORAGE_SERVICE", "moorage"),
+            token_issuer=env.get("MOORAGE_TOKEN_ISSUER", "moorage"),
+            keys_secret=env.get("MOORAGE_KEYS_SECRET") or f"{env.get('MOORAGE_TABLE', 'moorage')}/token-keys",
+            public_url=(env.get("MOORAGE_PUBLIC_URL") or "").rstrip("/") or None,
+            oidc_providers=env.get("MOORAGE_OIDC_PROVIDERS") or None,
         )

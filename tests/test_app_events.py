@@ -4,12 +4,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from dataclasses import dataclass
 
 import pytest
 
+from chalicelib.auth.scopes import parse_scopes
+from chalicelib.auth.service import Credentials
 from chalicelib.local.events import LambdaContext, rest_event
-from chalicelib.services import default_services
 from tests.moto_services import moto_services
+
+
+@dataclass(frozen=True)
+class Function:
+    app: object
+    token: str  # the administrator's token for library/ev
 
 
 @pytest.fixture
@@ -17,15 +25,20 @@ def function(monkeypatch):
     with moto_services(MOORAGE_MAX_REQUEST_BODY="1000000") as services:
         monkeypatch.setattr("app.default_services", lambda: services)
         import app
-        yield app.app
+        services.auth.principals.ensure_admin("admin", "a-long-admin-password")
+        admin = services.auth.login(Credentials("admin", "a-long-admin-password"))
+        token = services.auth.issue(admin, parse_scopes(["repository:library/ev:pull,push,delete"]))["token"]
+        yield Function(app.app, token)
 
 
-def call(app, method: str, path: str, body: bytes = b"", query: str = "", headers=None) -> dict:
+def call(function: Function, method: str, path: str, body: bytes = b"", query: str = "", headers=None,
+         authorized: bool = True) -> dict:
     resource = "/v2" if path in ("/v2", "/v2/") else "/v2/{proxy+}"
     params = {} if resource == "/v2" else {"proxy": path[len("/v2/"):]}
-    event = rest_event(method, path, query, list((headers or {}).items()), body, "127.0.0.1", resource, params,
+    headers = {**({"Authorization": f"Bearer {function.token}"} if authorized else {}), **(headers or {})}
+    event = rest_event(method, path, query, list(headers.items()), body, "127.0.0.1", resource, params,
                        frozenset({"application/json"}))
-    return app(event, LambdaContext(event["requestContext"]["requestId"]))
+    return function.app(event, LambdaContext(event["requestContext"]["requestId"]))
 
 
 def body_of(response: dict) -> bytes:
@@ -89,3 +102,11 @@ def test_unknown_method_gets_the_spec_error_body(function):
     response = call(function, "OPTIONS", "/v2/library/ev/tags/list")
     assert response["statusCode"] == 405
     assert json.loads(body_of(response))["errors"][0]["code"] == "UNSUPPORTED"
+
+
+def test_without_a_token_the_function_answers_the_bearer_challenge(function):
+    response = call(function, "GET", "/v2/library/ev/tags/list", authorized=False)
+    assert response["statusCode"] == 401
+    assert json.loads(body_of(response))["errors"][0]["code"] == "UNAUTHORIZED"
+    challenge = response["headers"]["WWW-Authenticate"]
+    assert challenge.startswith('Bearer realm="') and 'scope="repository:library/ev:pull"' in challenge

@@ -1,14 +1,22 @@
-"""/api/v1 routes. For now: registries (list, create); the full control plane comes later."""
+"""/api/v1: the management API (JSON). Every route names the action and resource it needs;
+dispatch authenticates the caller and checks the policies before the handler runs."""
 from __future__ import annotations
 
 import json
 import logging
+import re
+from dataclasses import dataclass, replace
+from typing import Callable
 
+from chalicelib.auth.http import api_identity
+from chalicelib.auth.principals import Identity, InvalidArgument
+from chalicelib.auth.service import AuthFailed
 from chalicelib.oci import OciError
 from chalicelib.registry.http.base import Request, Response
-from chalicelib.store.ports import RegistryExists
+from chalicelib.store.ports import PrincipalExists, PrincipalUnknown
 
 logger = logging.getLogger(__name__)
+MAX_BODY = 64 * 1024
 
 
 class ApiError(Exception):
@@ -17,53 +25,107 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def _json(status: int, body: object) -> Response:
+@dataclass(frozen=True)
+class Call:
+    """A routed, authenticated management request."""
+    request: Request
+    params: dict[str, str]
+    identity: Identity
+    services: object
+
+    def body(self) -> dict:
+        if len(self.request.body) > MAX_BODY:
+            raise ApiError(413, "TOO_LARGE", f"request body exceeds {MAX_BODY} bytes")
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError:
+            raise ApiError(400, "INVALID_JSON", "request body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "INVALID_JSON", "request body must be a JSON object")
+        return body
+
+    def require(self, action: str, resource: str) -> None:
+        if not self.services.auth.allowed(self.identity, action, resource, self.request.source_ip):
+            raise ApiError(403, "DENIED", f"{self.identity.subject} may not {action} on {resource}")
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern
+    handler: Callable[[Call], Response]
+    # (action, resource template) checked before the handler; None: the handler checks.
+    needs: tuple[str, str] | None
+    anonymous: bool = False
+
+
+ROUTES: list[Route] = []
+_PARAM = re.compile(r"\{(\w+)\}")
+
+
+def route(method: str, path: str, needs: tuple[str, str] | None = None, anonymous: bool = False):
+    pattern = re.compile("^" + _PARAM.sub(lambda m: f"(?P<{m.group(1)}>[^/]+)", path) + "$")
+
+    def register(handler):
+        ROUTES.append(Route(method, pattern, handler, needs, anonymous))
+        return handler
+    return register
+
+
+def json_response(status: int, body: object) -> Response:
     data = json.dumps(body).encode()
     return Response(status, {"Content-Type": "application/json", "Content-Length": str(len(data))}, data)
 
 
-def _registry_json(record) -> dict:
-    return {"name": record.name, "created_at": record.created_at.isoformat(), "description": record.description}
-
-
-def list_registries(request: Request, services) -> Response:
-    return _json(200, {"registries": [_registry_json(r) for r in services.registries.list()]})
-
-
-def create_registry(request: Request, services) -> Response:
-    try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        raise ApiError(400, "INVALID_JSON", "request body is not valid JSON") from None
-    name = body.get("name") if isinstance(body, dict) else None
-    if not isinstance(name, str):
-        raise ApiError(400, "INVALID_ARGUMENT", "'name' (string) is required")
-    try:
-        record = services.registries.create(name, request.actor)
-    except RegistryExists:
-        raise ApiError(409, "ALREADY_EXISTS", f"registry '{name}' already exists") from None
-    return _json(201, _registry_json(record))
-
-
-ROUTES = {
-    ("/registries", "GET"): list_registries,
-    ("/registries", "POST"): create_registry,
-}
-
-
 def dispatch(request: Request, services) -> Response:
+    from . import access, registries  # noqa: F401  (their routes register on import)
+
     try:
-        handler = ROUTES.get((request.path.rstrip("/") or "/", request.method))
-        if handler is None:
-            known = any(path == request.path.rstrip("/") for path, _ in ROUTES)
-            raise ApiError(405 if known else 404, "NOT_FOUND" if not known else "METHOD_NOT_ALLOWED",
-                           f"no {request.method} {request.path}")
-        return handler(request, services)
+        path = request.path.rstrip("/") or "/"
+        matches = [(r, m) for r in ROUTES if (m := r.pattern.match(path))]
+        found = next(((r, m) for r, m in matches if r.method == request.method), None)
+        if found is None:
+            if matches:
+                allowed = ", ".join(sorted({r.method for r, _ in matches}))
+                raise ApiError(405, "METHOD_NOT_ALLOWED", f"{request.method} is not supported here (allowed: {allowed})")
+            raise ApiError(404, "NOT_FOUND", f"no such endpoint: {request.method} /api/v1{request.path}")
+        spec, match = found
+        identity = _caller(request, services, spec.anonymous)
+        call = Call(replace(request, actor=identity.subject), match.groupdict(), identity, services)
+        if spec.needs is not None:
+            action, resource = spec.needs
+            call.require(action, resource.format(**call.params))
+        return spec.handler(call)
     except ApiError as error:
-        return _json(error.status, {"error": {"code": error.code, "message": error.message}})
+        return _error(error.status, error.code, error.message)
+    except InvalidArgument as error:
+        return _error(400, "INVALID_ARGUMENT", str(error))
+    except PrincipalExists as error:
+        return _error(409, "ALREADY_EXISTS", str(error))
+    except PrincipalUnknown as error:
+        return _error(404, "NOT_FOUND", str(error))
     except OciError as error:
-        return _json(error.status, {"error": {"code": error.code.code, "message": error.message}})
+        return _error(error.status, error.code.code, error.message)
     except Exception:
         logger.exception("unhandled error", extra={"request_id": request.request_id})
-        return _json(503, {"error": {"code": "UNAVAILABLE", "message": "service unavailable",
-                                     "request_id": request.request_id}})
+        return json_response(503, {"error": {"code": "UNAVAILABLE", "message": "service unavailable",
+                                             "request_id": request.request_id}})
+
+
+def _caller(request: Request, services, anonymous_ok: bool) -> Identity:
+    from chalicelib.auth.principals import ANONYMOUS
+
+    try:
+        if anonymous_ok and not request.header("authorization"):
+            return ANONYMOUS
+        return api_identity(request, services)
+    except AuthFailed as error:
+        raise ApiError(401, "UNAUTHORIZED", str(error)) from None
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    response = json_response(status, {"error": {"code": code, "message": message}})
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Basic realm="moorage"'
+    return response
+

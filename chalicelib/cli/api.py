@@ -10,14 +10,22 @@ class CliError(Exception):
 
 class ApiClient:
     def __init__(self, url: str, session: requests.Session | None = None):
+        from .auth import auth_for
+
         self.url = url.rstrip("/")
         self.http = session or requests.Session()
+        if session is None:
+            self.http.auth = auth_for(self.url)
 
     def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        from .auth import LoginError
+
         try:
             return self.http.request(method, self.url + path, timeout=kwargs.pop("timeout", 60), **kwargs)
         except requests.ConnectionError as error:
             raise CliError(f"cannot reach {self.url}: is `moorage serve` running?") from error
+        except LoginError as error:
+            raise CliError(f"login failed: {error} (run `moorage login`)") from error
 
     def _json(self, response: requests.Response) -> dict:
         if response.status_code >= 400:
@@ -29,6 +37,12 @@ class ApiClient:
 
     def post(self, path: str, body: dict) -> dict:
         return self._json(self.request("POST", path, json=body))
+
+    def put(self, path: str, body: dict) -> dict:
+        return self._json(self.request("PUT", path, json=body))
+
+    def delete(self, path: str) -> dict:
+        return self._json(self.request("DELETE", path))
 
 
 def error_message(response: requests.Response) -> str:

@@ -80,6 +80,9 @@ def parser() -> argparse.ArgumentParser:
     pull.add_argument("layout", type=Path, help="OCI image layout directory to write")
     pull.add_argument("--jobs", type=int, default=4, help="blobs downloaded in parallel")
     pull.set_defaults(run=_pull)
+
+    from .access import add_commands
+    add_commands(commands)
     return root
 
 

@@ -175,6 +175,8 @@ def push(url: str, layout: str | Path, reference: str, jobs: int = 4) -> str:
     if target.digest and target.digest != root.digest:
         raise CliError(f"{reference}: the layout's manifest is {root.digest}")
     transport = Transport(url, jobs)
+    # A token before the first upload: a streamed body cannot be sent again after a 401.
+    transport.login(f"repository:{target.name}:pull,push", key=target.name)
     progress = Progress()
     pusher = _Pusher(transport, source, target.name, progress)
     try:
@@ -276,6 +278,7 @@ def pull(url: str, reference: str, layout: str | Path, jobs: int = 4) -> str:
     if ref is None and source.tag and not source.digest:
         ref = source.tag
     transport = Transport(url, jobs)
+    transport.login(f"repository:{source.name}:pull", key=source.name)
     target = Layout(directory)
     progress = Progress()
     puller = _Puller(transport, target, source.name, progress)

@@ -13,6 +13,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from .api import CliError, error_message
+from .auth import LoginError, auth_for
 from .layout import CHUNK
 
 TIMEOUT = (10, 300)  # connect, read (s)
@@ -40,7 +41,16 @@ class Transport:
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
         self.http.headers["User-Agent"] = "moorage-cli"
+        self.http.auth = self.auth = auth_for(self.url)
         self.stop = threading.Event()
+
+    def login(self, scope: str, key: str) -> None:
+        try:
+            self.auth.authorize(scope, key=key)
+        except LoginError as error:
+            raise CliError(f"login failed: {error} (run `moorage login`)") from error
+        except requests.ConnectionError as error:
+            raise CliError(f"cannot reach {self.url}: is the registry running?") from error
 
     def absolute(self, location: str) -> str:
         return urljoin(self.url + "/", location)
@@ -58,6 +68,8 @@ class Transport:
             if target.startswith(self.url):
                 raise CliError(f"cannot reach {self.url}: is the registry running?") from error
             raise CliError(f"cannot reach storage at {host}: {reason(error)}") from error
+        except LoginError as error:
+            raise CliError(f"login failed: {error} (run `moorage login`)") from error
         except requests.Timeout as error:
             raise CliError(f"{method} {urlsplit(target).netloc}: timed out") from error
         except requests.RequestException as error:

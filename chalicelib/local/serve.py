@@ -88,6 +88,18 @@ def prepare(settings) -> None:
     ensure_bucket(session.client("s3", **kwargs), settings.bucket)
 
 
+def bootstrap_admin(principals) -> None:
+    """The first administrator: MOORAGE_ADMIN_USER (default admin) with MOORAGE_ADMIN_PASSWORD,
+    or a generated password printed this once. There is no default password."""
+    import secrets
+
+    name = os.environ.get("MOORAGE_ADMIN_USER", "admin")
+    password = os.environ.get("MOORAGE_ADMIN_PASSWORD") or secrets.token_urlsafe(18)
+    if principals.ensure_admin(name, password) and not os.environ.get("MOORAGE_ADMIN_PASSWORD"):
+        print(f"created administrator '{name}' with password: {password}\n"
+              "  (shown once; set MOORAGE_ADMIN_PASSWORD to choose it)", flush=True)
+
+
 def serve(host: str, port: int, data_dir: Path, threads: int = 32) -> None:
     from cheroot import wsgi
 
@@ -105,6 +117,7 @@ def serve(host: str, port: int, data_dir: Path, threads: int = 32) -> None:
         services = default_services()
         prepare(services.settings)
         services.registries.ensure(services.settings.default_registry, ACTOR)
+        bootstrap_admin(services.auth.principals)
         thread_safe(function.app)
         scheduler = Scheduler(function.app, interval_s=float(os.environ.get("MOORAGE_SCHEDULE_INTERVAL", "300")))
         scheduler.start()

@@ -29,7 +29,7 @@ SNAPSHOT_INTERVAL_S = 10.0
 # changes have been waiting for longer than this.
 SNAPSHOT_QUIET_S = 2.0
 SNAPSHOT_MAX_DELAY_S = 60.0
-_BACKENDS = ("s3", "dynamodb", "dynamodbstreams", "sqs")
+_BACKENDS = ("s3", "dynamodb", "dynamodbstreams", "sqs", "secretsmanager")
 
 
 class _ReadWriteLock:

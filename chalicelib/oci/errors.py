@@ -64,8 +64,10 @@ class OciError(Exception):
         detail: object = None,
         message: str | None = None,
         status: int | None = None,
+        headers: dict[str, str] | None = None,
     ):
         self.code = code
+        self.headers = headers or {}  # e.g. the WWW-Authenticate challenge of a 401
         self.detail = detail
         self.message = message or code.message
         self.status = status if status is not None else code.status
@@ -73,7 +75,7 @@ class OciError(Exception):
 
     def __reduce__(self):
         # Exception pickles self.args (the message alone); keep every field.
-        return (type(self), (self.code, self.detail, self.message, self.status))
+        return (type(self), (self.code, self.detail, self.message, self.status, self.headers))
 
     def __repr__(self) -> str:
         return (

@@ -33,9 +33,12 @@ class ContentService:
     def referrers(self, name: RepoName, subject: Digest) -> list[ReferrerRecord]:
         return self._meta.list_referrers(name.registry, name.repository, str(subject))
 
-    def catalog(self, last: str | None, limit: int | None) -> list[str]:
+    def catalog(self, last: str | None, limit: int | None, visible=None) -> list[str]:
+        """Repository names after `last`, at most `limit`, only those `visible(name)` allows."""
         names = sorted(f"{registry.name}/{repo}" for registry in self._meta.list_registries()
                        for repo in self._meta.list_repositories(registry.name))
         if last:
             names = [n for n in names if n > last]
+        if visible is not None:
+            names = [n for n in names if visible(n)]
         return names[:limit] if limit is not None else names

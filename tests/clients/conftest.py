@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support import skopeo
 from tests.support.servers import RegistryStartError, RunningRegistry, start_registry, stop_registry
 
 
@@ -19,8 +20,25 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegist
         running = start_registry(target, tmp_path_factory.mktemp(f"registry-{target}"))
     except RegistryStartError as e:
         pytest.fail(str(e), pytrace=False)
+    if running.username and skopeo.SKOPEO:
+        skopeo.login(running.host, running.username, running.password)  # as a user would, once
     yield running
     stop_registry(running)
+
+
+@pytest.fixture
+def oras(registry, tmp_path, monkeypatch):
+    """An OrasClient over plain HTTP that reads no host credentials (it looks in
+    ~/.docker/config.json) and fails at once instead of retrying with 3**n s sleeps."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    oras_client = pytest.importorskip("oras.client")
+    registry_class = pytest.importorskip("oras.provider").Registry
+    monkeypatch.setattr(registry_class, "do_request", registry_class.do_request.__wrapped__)
+    monkeypatch.chdir(tmp_path)
+    client = oras_client.OrasClient(hostname=registry.host, insecure=True)
+    if registry.username:  # what `oras login` does, minus writing ~/.docker/config.json
+        client.auth.set_basic_auth(registry.username, registry.password)
+    return client
 
 
 @pytest.hookimpl(hookwrapper=True)

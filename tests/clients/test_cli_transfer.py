@@ -25,6 +25,7 @@ from chalicelib.cli.progress import Progress
 from chalicelib.cli.reference import Reference
 from chalicelib.cli.transfer import ACCEPT, _Pusher, part_ranges
 from chalicelib.cli.transport import Transport
+from tests.support.auth import authed_session
 from tests.support.images import (
     Image,
     Index,
@@ -45,8 +46,9 @@ pytestmark = pytest.mark.skipif(
 
 
 def moorage(registry: RunningRegistry, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MOORAGE_USERNAME": registry.username or "", "MOORAGE_PASSWORD": registry.password or ""}
     return subprocess.run([sys.executable, "-m", "chalicelib.cli", "--url", registry.url, *args],
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, env=env)
 
 
 def three_layer_image(seed: int, arch: str = "amd64") -> Image:
@@ -88,7 +90,7 @@ def test_push_then_pull_round_trip(registry, tmp_path):
     lines = pushed.stderr.strip().splitlines()
     assert len(lines) == 5 and all(" pushed " in line for line in lines[:4])
 
-    manifest = requests.get(f"{registry.url}/v2/library/cli-round-trip/manifests/1", headers={"Accept": ACCEPT})
+    manifest = authed_session(registry).get(f"{registry.url}/v2/library/cli-round-trip/manifests/1", headers={"Accept": ACCEPT})
     assert manifest.status_code == 200 and manifest.content == image.manifest.data
     assert manifest.headers["Content-Type"] == image.media_type
 
@@ -118,7 +120,7 @@ def test_push_multi_platform_index(registry, tmp_path):
     assert pushed.returncode == 0, pushed.stderr
     assert "8 blobs, 8 uploaded, 0 skipped" in summary(pushed)
     for child in (amd64, arm64):
-        got = requests.get(f"{registry.url}/v2/library/cli-index/manifests/{child.digest}",
+        got = authed_session(registry).get(f"{registry.url}/v2/library/cli-index/manifests/{child.digest}",
                            headers={"Accept": ACCEPT})
         assert got.content == child.manifest.data
 
@@ -174,7 +176,7 @@ def test_corrupt_layout_is_refused_and_pull_fails_cleanly(registry, tmp_path):
     assert "DIGEST_INVALID" in pushed.stderr and image.layers[1].digest in pushed.stderr
     assert "the layout is corrupt" in pushed.stderr
     assert "Traceback" not in pushed.stderr
-    head = requests.head(f"{registry.url}/v2/library/cli-corrupt/blobs/{image.layers[1].digest}")
+    head = authed_session(registry).head(f"{registry.url}/v2/library/cli-corrupt/blobs/{image.layers[1].digest}")
     assert head.status_code == 404
 
     pulled = moorage(registry, "pull", "library/cli-corrupt:1", str(tmp_path / "back"))

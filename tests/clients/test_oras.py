@@ -15,22 +15,10 @@ import pytest
 from tests.support.images import build_image, tar_layer
 
 oras_client_module = pytest.importorskip("oras.client")
-oras_provider = pytest.importorskip("oras.provider")
 
 TITLE = "org.opencontainers.image.title"
 HELM_CONFIG = "application/vnd.cncf.helm.config.v1+json"
 HELM_CHART = "application/vnd.cncf.helm.chart.content.v1.tar+gzip"
-
-
-@pytest.fixture
-def oras(registry, tmp_path, monkeypatch):
-    """An OrasClient over plain HTTP that reads no host credentials (it looks in
-    ~/.docker/config.json) and fails at once instead of retrying with 3**n s sleeps."""
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    registry_class = oras_provider.Registry
-    monkeypatch.setattr(registry_class, "do_request", registry_class.do_request.__wrapped__)
-    monkeypatch.chdir(tmp_path)
-    return oras_client_module.OrasClient(hostname=registry.host, insecure=True)
 
 
 def _sha(data: bytes) -> str:

@@ -5,12 +5,11 @@ import json
 
 import pytest
 
+from tests.support.auth import authed_session
 from tests.support.images import OCI, build_image, build_index, random_layer, sha256_digest, tar_layer
 from tests.support.v2 import V2Client
 
-oras_client_module = pytest.importorskip("oras.client")
 oras_oci = pytest.importorskip("oras.oci")
-oras_provider = pytest.importorskip("oras.provider")
 
 SBOM = "application/spdx+json"
 SIGNATURE = "application/vnd.example.signature.v1"
@@ -23,10 +22,10 @@ def referrers_registry(registry):
     return registry
 
 
-def test_referrers_list_and_filter(referrers_registry, tmp_path, monkeypatch):
+def test_referrers_list_and_filter(referrers_registry, oras, tmp_path):
     registry = referrers_registry
     repo = "library/refs/app"
-    client = V2Client(registry.url)
+    client = V2Client(registry.url, authed_session(registry))
     image = build_image([tar_layer({"app": b"v1"}), random_layer(16 * 1024, seed=9)])
     client.push(repo, image, "1")
 
@@ -45,11 +44,7 @@ def test_referrers_list_and_filter(referrers_registry, tmp_path, monkeypatch):
     client.push(repo, attestations)
 
     # oras sets no artifactType: the referrers list must use config.mediaType instead.
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setattr(oras_provider.Registry, "do_request", oras_provider.Registry.do_request.__wrapped__)
-    monkeypatch.chdir(tmp_path)
     (tmp_path / "sig.bin").write_bytes(b"signature-bytes")
-    oras = oras_client_module.OrasClient(hostname=registry.host, insecure=True)
     signed = oras.push(
         target=f"{registry.host}/{repo}:sig",
         files=["sig.bin:application/octet-stream"],
@@ -97,7 +92,7 @@ def test_referrers_list_and_filter(referrers_registry, tmp_path, monkeypatch):
 
 def test_referrers_of_a_manifest_without_any(referrers_registry):
     registry = referrers_registry
-    client = V2Client(registry.url)
+    client = V2Client(registry.url, authed_session(registry))
     image = build_image([tar_layer({"lonely": b"1"})])
     client.push("library/refs/none", image, "1")
 

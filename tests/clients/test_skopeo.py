@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support.auth import authed_session
 from tests.support.images import (
     Image,
     Index,
@@ -86,7 +87,7 @@ def test_docker_schema2_round_trip(registry, tmp_path):
 
     run_skopeo("copy", "--preserve-digests", f"dir:{tmp_path / 'src'}", remote)
     assert inspect_raw(remote) == image.manifest.data
-    response = requests.get(
+    response = authed_session(registry).get(
         f"{registry.url}/v2/library/dockerv2/manifests/1",
         headers={"Accept": image.media_type},
         timeout=30,
@@ -199,7 +200,7 @@ def test_push_compressing_on_the_fly_streams_a_chunked_patch(registry, tmp_path)
     manifest = json.loads(inspect_raw(remote))
     [layer] = manifest["layers"]
     assert layer["mediaType"] == "application/vnd.oci.image.layer.v1.tar+gzip"
-    blob = requests.get(f"{registry.url}/v2/library/chunked/blobs/{layer['digest']}", timeout=60)
+    blob = authed_session(registry).get(f"{registry.url}/v2/library/chunked/blobs/{layer['digest']}", timeout=60)
     assert blob.status_code == 200
     assert len(blob.content) == layer["size"]
     assert gzip.decompress(blob.content) == raw_tar

@@ -14,10 +14,10 @@ more as the table grows. Tests that only need some image mount the `seed` image'
 from __future__ import annotations
 
 import pytest
-import requests
 
 from tests.clients.conftest import pytest_runtest_makereport, registry  # noqa: F401  (fixture + hook)
 from tests.registry.helpers import Api, Seed, unique_repo
+from tests.support.auth import authed_session
 from tests.support.images import build_image, tar_layer
 
 
@@ -26,8 +26,8 @@ def api(registry) -> Api:  # noqa: F811  (the imported fixture)
     if registry.target == "distribution":
         pytest.skip("these tests pin moorage's contract (the `library` registry, 307 to storage, "
                     "single-POST uploads, referrers); CNCF Distribution 2.8 differs on purpose")
-    with requests.Session() as session:
-        yield Api(registry.url, session)
+    with authed_session(registry) as session:
+        yield Api(registry.url, session, (registry.username, registry.password))
 
 
 @pytest.fixture

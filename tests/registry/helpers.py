@@ -105,8 +105,9 @@ class Api:
     """The registry under test: `requests` for ordinary calls, http.client/socket for
     requests whose exact bytes matter."""
 
-    def __init__(self, base_url: str, session: requests.Session):
+    def __init__(self, base_url: str, session: requests.Session, credentials: tuple[str, str] | None = None):
         self.base = base_url.rstrip("/")
+        self.credentials = credentials
         parts = urlsplit(self.base)
         assert parts.hostname == LOOPBACK, f"tests only talk to {LOOPBACK}, not {parts.hostname}"
         self.host, self.port = parts.hostname, parts.port or 80
@@ -149,6 +150,9 @@ class Api:
     def raw(self, method: str, path: str, headers: Iterable[tuple[str, str]] = (),
             body: bytes | None = None) -> RawResponse:
         """One request with `path` sent exactly as given (no normalisation, repeated headers)."""
+        headers = list(headers)
+        if not any(name.lower() == "authorization" for name, _ in headers):
+            headers.append(("Authorization", f"Bearer {self.token_for_path(path)}"))
         conn = http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT)
         try:
             conn.putrequest(method, path, skip_host=False, skip_accept_encoding=True)
@@ -167,6 +171,22 @@ class Api:
             key = name.lower()
             joined[key] = f"{joined[key]}, {value}" if key in joined else value
         return RawResponse(method, response.status, joined, header_list, data)
+
+    def token(self, *scopes: str) -> str:
+        """A registry token for `scopes`, as the administrator."""
+        response = requests.get(self.url("/token"), params={"service": "moorage", "scope": list(scopes)},
+                                auth=self.credentials, timeout=TIMEOUT)
+        assert response.status_code == 200, response.text
+        return response.json()["token"]
+
+    def token_for_path(self, path: str) -> str:
+        """A token with every action on the repository a raw /v2/ path names (or the catalog)."""
+        match = re.match(r"/v2/(.+?)/(manifests|blobs|tags|referrers)/", path)
+        scope = f"repository:{match.group(1)}:pull,push,delete" if match else "registry:catalog:*"
+        try:
+            return self.token(scope)
+        except AssertionError:  # a name the token endpoint refuses: send the catalog token
+            return self.token("registry:catalog:*")
 
     def raw_bytes(self, request_line_target: bytes, method: bytes = b"GET") -> tuple[int, bytes]:
         """Send a request whose target holds arbitrary bytes; (status, whole response)."""

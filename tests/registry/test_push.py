@@ -23,6 +23,7 @@ from tests.registry.helpers import (
     unique_repo,
     variant,
 )
+from tests.support.auth import authed_session
 from tests.support.images import (
     DOCKER,
     EMPTY_JSON,
@@ -360,7 +361,7 @@ def _concurrently(registry, targets: list[str], data: bytes) -> list[requests.Re
 
     def upload(i: int, target: str) -> None:
         try:
-            with requests.Session() as session:
+            with authed_session(registry) as session:
                 started = session.post(f"{registry.url}/v2/{target}/blobs/uploads/", timeout=TIMEOUT)
                 location = started.headers["Location"]
                 barrier.wait(timeout=TIMEOUT)
@@ -400,7 +401,7 @@ def test_concurrent_commits_lose_no_writes(api, registry, repo):
     mounted: list[str] = []
 
     def losers(k: int) -> None:
-        with requests.Session() as session:
+        with authed_session(registry) as session:
             for i in range(6):
                 r = session.post(f"{registry.url}/v2/{repo}-l{k}x{i}/blobs/uploads/",
                                  params={"digest": sha256(known)}, data=known, headers=OCTET, timeout=TIMEOUT)
@@ -408,7 +409,7 @@ def test_concurrent_commits_lose_no_writes(api, registry, repo):
                     errors.append(r.text)
 
     def writer(k: int) -> None:
-        with requests.Session() as session:
+        with authed_session(registry) as session:
             i = 0
             while not done.is_set():
                 target = f"{repo}-m{k}x{i}"

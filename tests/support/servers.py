@@ -3,12 +3,14 @@
 Targets (environment variable MOORAGE_TEST_TARGET):
   moorage       (default) `python -m chalicelib.cli serve` from the repository root
   distribution  CNCF Distribution (`docker-registry serve CONFIG`), as a reference
-Set MOORAGE_TEST_HOST=127.0.0.1:PORT instead to use a registry that is already running.
+Set MOORAGE_TEST_HOST=127.0.0.1:PORT instead to use a registry that is already running
+(with MOORAGE_TEST_USER and MOORAGE_TEST_PASSWORD of an administrator).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -36,6 +38,9 @@ class RunningRegistry:
     host: str  # "127.0.0.1:PORT"
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    # The administrator the server was started with (None: a registry without auth).
+    username: str | None = None
+    password: str | None = None
 
     @property
     def url(self) -> str:
@@ -76,17 +81,21 @@ def _distribution_config(workdir: Path, port: int) -> Path:
     return config
 
 
-def start_registry(target: str, workdir: Path) -> RunningRegistry:
+def start_registry(target: str, workdir: Path, password: str | None = None) -> RunningRegistry:
     """Start `target` with its data under `workdir`; return once GET /v2/ answers."""
     external = os.environ.get("MOORAGE_TEST_HOST")
     if external:
-        registry = RunningRegistry("external", external)
+        registry = RunningRegistry("external", external, username=os.environ.get("MOORAGE_TEST_USER"),
+                                   password=os.environ.get("MOORAGE_TEST_PASSWORD"))
         if not _answers(f"{registry.url}/v2/"):
             raise RegistryStartError(f"MOORAGE_TEST_HOST={external}: GET /v2/ does not answer")
         return registry
 
     port = free_port()
+    env, username = dict(os.environ), None
     if target == "moorage":
+        username, password = "admin", password or secrets.token_urlsafe(16)
+        env.update(MOORAGE_ADMIN_USER=username, MOORAGE_ADMIN_PASSWORD=password)
         data_dir = workdir / "data"
         data_dir.mkdir(parents=True, exist_ok=True)
         argv = [sys.executable, "-m", "chalicelib.cli", "serve",
@@ -101,10 +110,10 @@ def start_registry(target: str, workdir: Path) -> RunningRegistry:
     log_path = workdir / f"{target}.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            argv, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            argv, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: Ctrl-C semantics on stop
         )
-    registry = RunningRegistry(target, f"127.0.0.1:{port}", process, log_path)
+    registry = RunningRegistry(target, f"127.0.0.1:{port}", process, log_path, username, password)
     deadline = time.monotonic() + READY_TIMEOUT_S
     while not _answers(f"{registry.url}/v2/"):
         if process.poll() is not None:

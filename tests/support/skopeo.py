@@ -25,6 +25,8 @@ _TLS_FLAGS = {
     "inspect": ("--tls-verify=false",),
     "delete": ("--tls-verify=false",),
     "list-tags": ("--tls-verify=false",),
+    "login": ("--tls-verify=false",),
+    "logout": (),
 }
 
 
@@ -79,7 +81,9 @@ def skopeo_argv(subcommand: str, *args: str, debug: bool = False) -> list[str]:
         argv.append("--debug")
     argv.append(subcommand)
     if subcommand in _TLS_FLAGS:
-        argv += ["--authfile", str(config / "auth.json"), "--retry-times", "0", *_TLS_FLAGS[subcommand]]
+        argv += ["--authfile", str(config / "auth.json"), *_TLS_FLAGS[subcommand]]
+        if subcommand not in ("login", "logout"):  # those two know no retries
+            argv += ["--retry-times", "0"]
     return [*argv, *args]
 
 
@@ -103,3 +107,11 @@ def inspect_raw(image: str) -> bytes:
     if result.returncode != 0:
         raise SkopeoError(argv, result.returncode, "", result.stderr.decode(errors="replace"))
     return result.stdout
+
+
+def login(host: str, username: str, password: str) -> None:
+    """`skopeo login` into the isolated auth file: later calls use the stored credentials."""
+    argv = skopeo_argv("login", "--username", username, "--password-stdin", host)
+    result = subprocess.run(argv, input=password, capture_output=True, text=True, env=skopeo_env(), timeout=60)
+    if result.returncode != 0:
+        raise SkopeoError(argv, result.returncode, result.stdout, result.stderr)

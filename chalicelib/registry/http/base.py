@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Callable, Mapping
 from urllib.parse import urlencode
 
 from chalicelib.oci import Code, OciError, RepoName
@@ -20,7 +20,10 @@ class Request:
     body: bytes = b""
     source_ip: str = ""
     request_id: str = ""
-    actor: str = "anonymous"
+    actor: str = "anonymous"                    # the caller's subject, once authorized
+    base_url: str = ""                          # how the client reaches us (the token realm)
+    access: tuple = ()                          # the access claim of the caller's token
+    can_pull: Callable[[str], bool] | None = None  # catalog filter: may the caller pull <name>
 
     def header(self, name: str) -> str | None:
         values = self.headers.get(name.lower())

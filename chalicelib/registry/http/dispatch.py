@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 
+from chalicelib.auth.http import authorize_v2
 from chalicelib.oci import Code, OciError, Route, action_for, allowed_methods, error_body, match_route
 
 from . import base, blobs, catalog, manifests, referrers, tags, uploads
@@ -32,7 +33,7 @@ def dispatch(request: Request, services) -> Response:
                            message=f"{request.method} is not supported on this endpoint (allowed: {allowed})")
         if len(request.body) > services.settings.max_request_body:
             raise too_large(services.settings.max_request_body)
-        return handler(request, match, services)
+        return handler(authorize_v2(request, match, services), match, services)
     except OciError as error:
         return error_response(error, request.method)
     except Exception:  # never a 500 or a traceback for the client; the log keeps the details
@@ -51,6 +52,7 @@ def too_large(limit: int) -> OciError:
 def error_response(error: OciError, method: str) -> Response:
     body = error_body(error)
     headers = {**API_VERSION, "Content-Type": "application/json", "Content-Length": str(len(body))}
+    headers.update(error.headers)
     if error.status == 405 and isinstance(error.detail, dict) and "allowed" in error.detail:
         headers["Allow"] = error.detail["allowed"]
     return Response(error.status, headers, b"" if method == "HEAD" else body)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from chalicelib.auth.scopes import access_allows
 from chalicelib.oci import Code, Digest, OciError, format_range, parse_content_range
 
 from .base import Request, Response, empty, json_response, require_name
@@ -38,7 +39,8 @@ def start(request: Request, match, services) -> Response:
     name = require_name(match.name)
     uploads = services.uploads
     mount, source = request.param("mount"), request.param("from")
-    if mount and source:
+    # Mounting reads the source repository: without pull access there, upload normally (as the spec allows).
+    if mount and source and access_allows(request.access, "repository", source, "pull"):
         mounted = uploads.mount(name, _optional_digest(mount), source, request.actor)
         if mounted:
             return _committed(name, mounted.digest)
