@@ -18,6 +18,7 @@ from tests.moto_services import moto_services
 class Function:
     app: object
     token: str  # the administrator's token for library/ev
+    services: object
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def function(monkeypatch):
         services.auth.principals.ensure_admin("admin", "a-long-admin-password")
         admin = services.auth.login(Credentials("admin", "a-long-admin-password"))
         token = services.auth.issue(admin, parse_scopes(["repository:library/ev:pull,push,delete"]))["token"]
-        yield Function(app.app, token)
+        yield Function(app.app, token, services)
 
 
 def call(function: Function, method: str, path: str, body: bytes = b"", query: str = "", headers=None,
@@ -110,3 +111,23 @@ def test_without_a_token_the_function_answers_the_bearer_challenge(function):
     assert json.loads(body_of(response))["errors"][0]["code"] == "UNAUTHORIZED"
     challenge = response["headers"]["WWW-Authenticate"]
     assert challenge.startswith('Bearer realm="') and 'scope="repository:library/ev:pull"' in challenge
+
+
+def test_an_expired_token_is_refused_and_a_fresh_one_accepted(function):
+    assert call(function, "GET", "/v2/library/ev/tags/list")["statusCode"] == 404  # valid: NAME_UNKNOWN
+    function.services.clock.advance(minutes=6)  # tokens live 5 minutes, with 30 s of leeway
+    response = call(function, "GET", "/v2/library/ev/tags/list")
+    assert response["statusCode"] == 401
+    assert json.loads(body_of(response))["errors"][0]["message"] == "invalid token: expired"
+    assert 'error="invalid_token"' in response["headers"]["WWW-Authenticate"]
+
+
+def test_the_realm_names_the_stage_behind_api_gateway(function):
+    event = rest_event("GET", "/v2/", "", [("Host", "abc.execute-api.eu-west-1.amazonaws.com"),
+                                           ("X-Forwarded-Proto", "https")], b"", "127.0.0.1", "/v2", {},
+                       frozenset({"application/json"}))
+    event["requestContext"].update(domainName="abc.execute-api.eu-west-1.amazonaws.com", stage="api")
+    response = function.app(event, LambdaContext(event["requestContext"]["requestId"]))
+    assert response["statusCode"] == 401
+    assert response["headers"]["WWW-Authenticate"].startswith(
+        'Bearer realm="https://abc.execute-api.eu-west-1.amazonaws.com/api/token"')

@@ -64,3 +64,17 @@ def test_import_app_is_light():
                             timeout=60, env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def test_template_guards_v2_with_the_token_authorizer_and_the_docker_challenge(template):
+    # API Gateway renames a function's WWW-Authenticate; the challenge docker needs on its first
+    # 401 comes from the UNAUTHORIZED gateway response instead (../shared/CONSTRAINTS.md).
+    api = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    assert "registry_token" in api["securityDefinitions"]
+    for path in ("/v2", "/v2/{proxy+}"):
+        assert all(op.get("security") == [{"registry_token": []}] for op in api["paths"][path].values())
+    assert "security" not in api["paths"]["/token"]["get"]  # the realm itself is open
+    unauthorized = template["Resources"]["Unauthorized"]["Properties"]
+    assert unauthorized["ResponseType"] == "UNAUTHORIZED"
+    challenge = unauthorized["ResponseParameters"]["gatewayresponse.header.WWW-Authenticate"]["Fn::Sub"]
+    assert challenge.startswith("'Bearer realm=") and "/token" in challenge and 'service="moorage"' in challenge
