@@ -125,7 +125,12 @@ def parse_policy(document: str | bytes) -> Policy:
         statements = [statements]
     if not isinstance(statements, list) or len(statements) > _MAX_STATEMENTS:
         raise PolicyError(f"'Statement' must be a list of at most {_MAX_STATEMENTS} statements")
-    return Policy(tuple(_statement(s, i) for i, s in enumerate(statements)))
+    policy = Policy(tuple(_statement(s, i) for i, s in enumerate(statements)))
+    # The canonical form is what is stored and parsed again on every request, so it must fit
+    # too (lists, the added Version and ASCII escapes make it longer than what was sent).
+    if len(json.dumps(policy_document(policy))) > _MAX_DOCUMENT:
+        raise PolicyError(f"a policy document is at most {_MAX_DOCUMENT} bytes (in its canonical form)")
+    return policy
 
 
 def _statement(data: object, index: int) -> Statement:
