@@ -1,4 +1,4 @@
-"""The API function: Chalice routes and (later) event handlers. Nothing else lives here."""
+"""The functions: Chalice routes, scheduled jobs and event handlers. Nothing else lives here."""
 from __future__ import annotations
 
 from chalice import AuthResponse, Chalice, Rate, Response
@@ -8,6 +8,7 @@ from chalicelib.auth import http as auth_http
 from chalicelib.oci import BINARY_BODY_TYPES
 from chalicelib.registry.http import dispatch as registry_http
 from chalicelib.registry.http.base import Request
+from chalicelib.logs import correlate
 from chalicelib.services import default_services
 
 app = Chalice(app_name="moorage")
@@ -49,7 +50,13 @@ def _base_url(headers: dict[str, str], context: dict) -> str:
 
 
 def _respond(dispatch, path: str) -> Response:
-    result = dispatch(_request(path), default_services())
+    request, services = _request(path), default_services()
+    correlate(request.request_id)
+    result = dispatch(request, services)
+    if result.notice is not None:
+        from chalicelib.events.api import publish
+
+        publish(result.notice, request, services)
     headers = dict(result.headers)
     body: bytes | str = result.body
     if headers.get("Content-Type", "").split(";")[0] not in BINARY_BODY_TYPES:
@@ -98,3 +105,48 @@ def api_v1() -> Response:
 def sweep_uploads(event) -> None:
     """Abort upload sessions that expired, with their multipart uploads and carry-over bytes."""
     default_services().uploads.sweep_expired()
+
+
+# ---- storage events: dispatchers and consumers (chalicelib/events) --------------------------
+# The stream ARN and queue names are fixed here because Chalice needs them when it packages;
+# infra/resources.json points the stream mapping at the table's real stream and creates the
+# queues (each with its dead-letter queue) under these names.
+TABLE_STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/moorage/stream/placeholder"
+
+
+@app.on_dynamodb_record(stream_arn=TABLE_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON",
+                        name="table_changes")
+def table_changes(event) -> None:
+    from chalicelib.events import dispatch
+
+    dispatch.table_changes(event.to_dict()["Records"], default_services())
+
+
+@app.on_sqs_message(queue="moorage-storage", batch_size=10, name="storage_changes")
+def storage_changes(event) -> dict:
+    from chalicelib.events import dispatch
+
+    return dispatch.storage_changes(event.to_dict()["Records"], default_services())
+
+
+def _consume(name: str, event) -> dict:
+    from chalicelib.events.consumers import consumer, process_batch
+
+    services = default_services()
+    return process_batch(consumer(name), event.to_dict()["Records"], services, services.aws.client("sqs"),
+                         event.context)
+
+
+@app.on_sqs_message(queue="moorage-audit", batch_size=10, name="audit")
+def audit(event) -> dict:
+    return _consume("audit", event)
+
+
+@app.on_sqs_message(queue="moorage-meter", batch_size=10, name="meter")
+def meter(event) -> dict:
+    return _consume("meter", event)
+
+
+@app.on_sqs_message(queue="moorage-webhooks", batch_size=10, name="webhooks")
+def webhooks(event) -> dict:
+    return _consume("webhooks", event)

@@ -18,16 +18,21 @@ class Services:
     manifests: object
     content: object
     auth: object
+    aws: object        # AwsClients: boto3 clients for the configured endpoint
+    events: object     # Bus: fan-out of domain events to the consumer queues
+    publisher: object  # BufferedPublisher: the request path's events (pulls, logins, denials)
 
 
 def build_services(settings: Settings | None = None, clock: Clock | None = None) -> Services:
     import boto3
 
+    from .events.bus import Bus, BufferedPublisher
     from .registry.content import ContentService
     from .registry.manifests import ManifestService
     from .registry.registries import RegistryService
     from .registry.uploads import UploadService
     from .store import models
+    from .store.aws import AwsClients
     from .store.blobs import S3Objects
     from .store.metadata import DynamoMetadata
 
@@ -38,12 +43,15 @@ def build_services(settings: Settings | None = None, clock: Clock | None = None)
     objects = S3Objects(boto3.session.Session(), settings.bucket, settings.region, settings.aws_endpoint,
                         settings.s3_public_endpoint)
     registries = RegistryService(metadata, clock)
+    aws = AwsClients(settings.region, settings.aws_endpoint)
+    bus = Bus(aws.client("sqs"), settings.queue_prefix)
     return Services(
         settings=settings, clock=clock, registries=registries,
         uploads=UploadService(metadata, objects, registries, clock, settings),
         manifests=ManifestService(metadata, objects, registries, clock, settings),
         content=ContentService(metadata, objects, settings),
         auth=_build_auth(settings, clock, registries),
+        aws=aws, events=bus, publisher=BufferedPublisher(bus),
     )
 
 

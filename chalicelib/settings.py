@@ -30,6 +30,12 @@ class Settings:
     public_url: str | None = None
     # JSON list of OIDC identity providers (chalicelib/auth/oidc.py).
     oidc_providers: str | None = None
+    # Event consumers' queues are named <queue_prefix>-<consumer> (chalicelib/events/consumers.py).
+    queue_prefix: str = "moorage"
+    # How long audit records are kept (DynamoDB TTL).
+    audit_retention_days: int = 365
+    # Webhooks may target loopback and private addresses (local runs and tests only).
+    webhook_allow_private: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -50,4 +56,7 @@ class Settings:
             keys_secret=env.get("MOORAGE_KEYS_SECRET") or f"{env.get('MOORAGE_TABLE', 'moorage')}/token-keys",
             public_url=(env.get("MOORAGE_PUBLIC_URL") or "").rstrip("/") or None,
             oidc_providers=env.get("MOORAGE_OIDC_PROVIDERS") or None,
+            queue_prefix=env.get("MOORAGE_QUEUE_PREFIX", "moorage"),
+            audit_retention_days=int(env.get("MOORAGE_AUDIT_RETENTION_DAYS", "365")),
+            webhook_allow_private=env.get("MOORAGE_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
         )

@@ -16,7 +16,8 @@ from chalicelib.store.schema import ensure_bucket, ensure_table
 
 @contextmanager
 def moto_services(**overrides):
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled"}  # else moto serves no streams
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     atomic_dynamodb_writes()  # as the embedded storage does: DynamoDB's atomicity

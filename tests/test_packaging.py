@@ -78,3 +78,34 @@ def test_template_guards_v2_with_the_token_authorizer_and_the_docker_challenge(t
     assert unauthorized["ResponseType"] == "UNAUTHORIZED"
     challenge = unauthorized["ResponseParameters"]["gatewayresponse.header.WWW-Authenticate"]["Fn::Sub"]
     assert challenge.startswith("'Bearer realm=") and "/token" in challenge and 'service="moorage"' in challenge
+
+
+def test_template_wires_the_event_pipeline(template):
+    from chalicelib.events.consumers import CONSUMERS, MAX_RECEIVES
+
+    resources = template["Resources"]
+    queues = {r["Properties"]["QueueName"]: (key, r) for key, r in resources.items() if r["Type"] == "AWS::SQS::Queue"}
+    for name in [c.name for c in CONSUMERS] + ["storage"]:
+        key, queue = queues[f"moorage-{name}"]
+        redrive = queue["Properties"]["RedrivePolicy"]
+        assert redrive["maxReceiveCount"] == MAX_RECEIVES
+        assert redrive["deadLetterTargetArn"]["Fn::GetAtt"][0] == queues[f"moorage-{name}-dlq"][0]
+    functions = {k: r for k, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
+    sqs_sources = {source["Properties"]["Queue"]["Fn::Sub"].rsplit(":", 1)[1]: source["Properties"]
+                   for f in functions.values() for source in f["Properties"].get("Events", {}).values()
+                   if source["Type"] == "SQS"}
+    assert set(sqs_sources) == {f"moorage-{c.name}" for c in CONSUMERS} | {"moorage-storage"}
+    assert all(s["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for s in sqs_sources.values())
+    for function in functions.values():  # a message must not reappear while its batch still runs
+        for source in function["Properties"].get("Events", {}).values():
+            if source["Type"] == "SQS":
+                name = source["Properties"]["Queue"]["Fn::Sub"].rsplit(":", 1)[1]
+                assert function["Properties"]["Timeout"] < queues[name][1]["Properties"]["VisibilityTimeout"]
+    stream = functions["TableChanges"]["Properties"]["Events"]["TableChangesDynamodbEventSource"]["Properties"]
+    assert stream["Stream"] == {"Fn::GetAtt": ["RegistryTable", "StreamArn"]}  # not the placeholder
+    notifications = resources["BlobBucket"]["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    assert notifications[0]["Queue"] == {"Fn::GetAtt": ["StorageQueue", "Arn"]}
+    for name, function in functions.items():  # every function finds the table and the bucket
+        assert function["Properties"]["Environment"]["Variables"]["MOORAGE_TABLE"] == {"Ref": "RegistryTable"}, name
+    roles = {r["Ref"] for r in resources["RegistryAccess"]["Properties"]["Roles"]}
+    assert roles == {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()}

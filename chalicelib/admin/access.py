@@ -59,9 +59,8 @@ def create_user(call: Call):
     groups = body.get("groups", [])
     if not isinstance(groups, list):
         raise ApiError(400, "INVALID_ARGUMENT", "'groups' must be a list of group names")
-    record = _principals(call).create_user(body.get("name"), body.get("password"), call.identity.subject)
-    if groups:
-        record = _principals(call).set_groups(record.name, groups, call.identity.subject)
+    record = _principals(call).create_user(body.get("name"), body.get("password"), call.identity.subject,
+                                           groups=groups)
     return json_response(201, describe(record))
 
 
@@ -75,7 +74,7 @@ def get_user(call: Call):
 def delete_user(call: Call):
     if call.identity.ptype == "user" and call.identity.name == call.params["name"]:
         raise ApiError(409, "CONFLICT", "you cannot delete yourself")
-    _principals(call).delete("user", call.params["name"])
+    _principals(call).delete("user", call.params["name"], call.identity.subject)
     return json_response(200, {"deleted": call.params["name"]})
 
 
@@ -107,7 +106,7 @@ def create_group(call: Call):
 
 @route("DELETE", "/groups/{name}", needs=MANAGE_IAM)
 def delete_group(call: Call):
-    _principals(call).delete("group", call.params["name"])
+    _principals(call).delete("group", call.params["name"], call.identity.subject)
     return json_response(200, {"deleted": call.params["name"]})
 
 

@@ -12,7 +12,7 @@ from chalicelib.auth.http import api_identity
 from chalicelib.auth.principals import Identity, InvalidArgument
 from chalicelib.auth.service import AuthFailed
 from chalicelib.oci import OciError
-from chalicelib.registry.http.base import Request, Response
+from chalicelib.registry.http.base import Notice, Request, Response
 from chalicelib.store.ports import PrincipalExists, PrincipalUnknown
 
 logger = logging.getLogger(__name__)
@@ -78,8 +78,9 @@ def json_response(status: int, body: object) -> Response:
 
 
 def dispatch(request: Request, services) -> Response:
-    from . import access, registries  # noqa: F401  (their routes register on import)
+    from . import access, audit, events, registries, usage, webhooks  # noqa: F401  (their routes register on import)
 
+    identity = None  # known once authenticated: a refusal then names who was refused
     try:
         path = request.path.rstrip("/") or "/"
         matches = [(r, m) for r in ROUTES if (m := r.pattern.match(path))]
@@ -97,7 +98,14 @@ def dispatch(request: Request, services) -> Response:
             call.require(action, resource.format(**call.params))
         return spec.handler(call)
     except ApiError as error:
-        return _error(error.status, error.code, error.message)
+        response = _error(error.status, error.code, error.message)
+        if error.status in (401, 403) and request.header("authorization"):
+            subject = identity.subject if error.status == 403 and identity is not None else "anonymous"
+            response = replace(response, notice=Notice(
+                "access.denied", subject, result="denied",
+                details={"status": error.status, "reason": error.message, "method": request.method,
+                         "path": f"/api/v1{request.path}"[:512]}))
+        return response
     except InvalidArgument as error:
         return _error(400, "INVALID_ARGUMENT", str(error))
     except PrincipalExists as error:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from urllib.parse import parse_qs
 
 from chalicelib.oci import Code, OciError, Route, action_for
-from chalicelib.registry.http.base import Request, Response
+from chalicelib.registry.http.base import Notice, Request, Response
 
 from .policy import repository_resource
 from .principals import Identity
@@ -42,14 +42,17 @@ def _token_get(request: Request, services) -> Response:
     auth = services.auth
     try:
         scopes = _scopes(request.query.get("scope", ()), request.param("service"), auth.service)
-        identity = auth.login(basic_credentials(request.header("authorization")))
+        credentials = basic_credentials(request.header("authorization"))
+        identity = auth.login(credentials)
     except ScopeError as error:
         return _json(400, {"errors": [{"code": "INVALID_SCOPE", "message": str(error)}]})
     except AuthFailed as error:
-        return _json(401, {"errors": [{"code": Code.UNAUTHORIZED.code, "message": str(error)}]},
-                     **{"WWW-Authenticate": f'Basic realm="{auth.service}"'})
+        failed = _json(401, {"errors": [{"code": Code.UNAUTHORIZED.code, "message": str(error)}]},
+                       **{"WWW-Authenticate": f'Basic realm="{auth.service}"'})
+        return replace(failed, notice=_login_failed(request, str(error), "basic"))
     offline = (request.param("offline_token") or "").lower() == "true"
-    return _json(200, auth.issue(identity, scopes, request.source_ip, offline))
+    issued = _json(200, auth.issue(identity, scopes, request.source_ip, offline))
+    return replace(issued, notice=_login(identity, "basic")) if credentials else issued
 
 
 def _token_post(request: Request, services) -> Response:
@@ -69,11 +72,28 @@ def _token_post(request: Request, services) -> Response:
     except ScopeError as error:
         return _json(400, {"error": "invalid_scope", "error_description": str(error)})
     except AuthFailed as error:
-        return _json(401, {"error": "invalid_grant", "error_description": str(error)})
+        failed = _json(401, {"error": "invalid_grant", "error_description": str(error)})
+        return replace(failed, notice=_login_failed(request, str(error), grant, form.get("username")))
     body = auth.issue(identity, scopes, request.source_ip, offline=grant == "password")
     if grant == "refresh_token":
         body["refresh_token"] = form["refresh_token"]  # keep using the same one
-    return _json(200, body)
+    return replace(_json(200, body), notice=_login(identity, grant))
+
+
+def _login(identity: Identity, grant: str) -> Notice:
+    return Notice("login.succeeded", identity.subject, details={"grant": grant})
+
+
+def _login_failed(request: Request, reason: str, grant: str, username: str | None = None) -> Notice:
+    if username is None:
+        try:
+            credentials = basic_credentials(request.header("authorization"))
+            username = credentials.username if credentials else None
+        except AuthFailed:
+            username = None
+    # The name tried is the caller's claim, not an identity: details, not the actor.
+    return Notice("login.failed", "anonymous", result="failed",
+                  details={"grant": grant, "username": (username or "")[:128], "reason": reason})
 
 
 def _form_credentials(form: dict[str, str]):
@@ -116,7 +136,7 @@ def authorize_v2(request: Request, match, services) -> Request:
         # as oras-py fetch a new token only then); an anonymous caller is asked to log in.
         code = Code.UNAUTHORIZED if identity.ptype == "anonymous" else Code.DENIED
         raise _challenge(request, services, needed, code, f"access to {needed.text()} is not granted",
-                         "insufficient_scope")
+                         "insufficient_scope", subject=identity.subject)
     can_pull = _catalog_filter(identity, request, services) if match.route == Route.CATALOG else None
     return replace(request, actor=identity.subject, access=tuple(claims.access), can_pull=can_pull)
 
@@ -133,10 +153,11 @@ def _needed_scope(match, method: str) -> Scope | None:
 
 
 def _challenge(request: Request, services, scope: Scope | None, code: Code, message: str,
-               error: str | None = None) -> OciError:
+               error: str | None = None, subject: str | None = None) -> OciError:
     header = challenge(realm(request, services.settings), services.auth.service, scope, error)
     status = 403 if code == Code.DENIED else 401
-    return OciError(code, message=message, status=status, headers={"WWW-Authenticate": header})
+    detail = {"subject": subject} if subject else None  # the caller's own identity, for the audit
+    return OciError(code, detail=detail, message=message, status=status, headers={"WWW-Authenticate": header})
 
 
 def _catalog_filter(identity: Identity, request: Request, services):

@@ -148,10 +148,14 @@ class PrincipalService:
             passwords.check_password_strength(password)
         except ValueError as error:
             raise InvalidArgument(str(error)) from None
+        checked = sorted({check_name("group", g) for g in groups})
+        for group in checked:  # checked before anything is written: no user half made
+            if self._store.get("group", group) is None:
+                raise InvalidArgument(f"group '{group}' does not exist")
         policies = {"AdministratorAccess": json.dumps(ADMIN_POLICY)} if admin else {}
         return self._store.create(PrincipalRecord(
             "user", name, self._clock.now(), secret_hash=passwords.hash_password(password),
-            groups=tuple(check_name("group", g) for g in groups), policies=policies), actor)
+            groups=tuple(checked), policies=policies), actor)
 
     def set_password(self, name: str, password: str, actor: str) -> None:
         try:
@@ -195,7 +199,7 @@ class PrincipalService:
         return record, secret
 
     def revoke_robot(self, registry: str, name: str, actor: str) -> None:
-        self._store.delete("robot", f"{registry}+{check_name('robot', name)}")
+        self._store.delete("robot", f"{registry}+{check_name('robot', name)}", actor)
 
     def robots(self, registry: str) -> list[PrincipalRecord]:
         return [r for r in self._store.list("robot") if r.registry == registry]
@@ -259,8 +263,8 @@ class PrincipalService:
     def list(self, ptype: str) -> list[PrincipalRecord]:
         return self._store.list(ptype)
 
-    def delete(self, ptype: str, name: str) -> None:
-        self._store.delete(ptype, name)
+    def delete(self, ptype: str, name: str, actor: str = "system") -> None:
+        self._store.delete(ptype, name, actor)
 
     def members(self, registry: str) -> list[tuple[PrincipalRecord, str]]:
         """Principals holding a role in `registry`, with the role."""

@@ -82,6 +82,9 @@ class AuthService:
         identity = _identity(claims)
         if not self.principals.still_valid(identity):
             raise AuthFailed("invalid refresh token: the account no longer exists or was revoked")
+        if identity.ptype == "user":  # a user's groups as they are now, not as at login
+            record = self.principals.get("user", identity.name)
+            identity = Identity("user", identity.name, tuple(record.groups))
         return identity
 
     # ---- what ---------------------------------------------------------------------------
@@ -116,7 +119,10 @@ class AuthService:
                 "issued_at": claims.issued_at.isoformat().replace("+00:00", "Z"),
                 "scope": " ".join(s.text() for s in scopes)}
         if offline and identity.ptype != "anonymous":
-            body["refresh_token"] = self._issuer.issue_refresh(identity.subject, self.service, identity.ptype)
+            # A federated user's groups are only in the ID token, so its refresh token keeps them.
+            kept = extra if identity.ptype == "federated" else None
+            body["refresh_token"] = self._issuer.issue_refresh(identity.subject, self.service, identity.ptype,
+                                                               extra=kept)
         return body
 
     def jwks(self) -> dict:

@@ -137,9 +137,12 @@ class TokenIssuer:
         return self._sign(payload), _claims(payload, entries)
 
     def issue_refresh(self, subject: str, audience: str, principal_type: str = "user",
-                      lifetime: timedelta = REFRESH_LIFETIME) -> str:
+                      lifetime: timedelta = REFRESH_LIFETIME, extra: Mapping | None = None) -> str:
+        clash = _RESERVED & set(extra or {})
+        if clash:
+            raise ValueError(f"extra claims may not override {sorted(clash)}")
         payload = self._base(subject, audience, principal_type, lifetime)
-        return self._sign({**payload, "use": _REFRESH})
+        return self._sign({**(extra or {}), **payload, "use": _REFRESH})
 
     def _base(self, subject: str, audience: str, principal_type: str, lifetime: timedelta) -> dict:
         now = self._clock.now()

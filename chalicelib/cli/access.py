@@ -141,7 +141,10 @@ def policy(args) -> int:
     client = ApiClient(args.url)
     path = _policy_path(args)
     if args.action == "put":
-        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+        try:
+            text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+        except (OSError, UnicodeDecodeError) as error:
+            raise CliError(f"{args.file}: cannot read ({getattr(error, 'strerror', None) or error})") from None
         try:
             document = json.loads(text)
         except ValueError as error:

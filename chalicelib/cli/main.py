@@ -83,6 +83,14 @@ def parser() -> argparse.ArgumentParser:
 
     from .access import add_commands
     add_commands(commands)
+    from .usage import add_command as add_usage_command
+    add_usage_command(commands)
+    from .webhooks import add_commands as add_webhook_commands
+    add_webhook_commands(commands)
+    from .events import add_commands as add_event_commands
+    add_event_commands(commands)
+    from .audit import add_commands as add_audit_commands
+    add_audit_commands(commands)
     return root
 
 

@@ -64,6 +64,8 @@ def local_environment(storage_url: str) -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": "moorage-local",
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
         "MOORAGE_MAX_REQUEST_BODY": os.environ.get("MOORAGE_MAX_REQUEST_BODY", str(LOCAL_PIECE_BYTES)),
+        # Local webhooks go to receivers on this machine.
+        "MOORAGE_WEBHOOK_ALLOW_PRIVATE": os.environ.get("MOORAGE_WEBHOOK_ALLOW_PRIVATE", "1"),
     }
 
 
@@ -86,6 +88,20 @@ def prepare(settings) -> None:
     kwargs = {"region_name": settings.region, "endpoint_url": settings.aws_endpoint}
     ensure_table(session.client("dynamodb", **kwargs), settings.table_name)
     ensure_bucket(session.client("s3", **kwargs), settings.bucket)
+    ensure_event_queues(session.client("sqs", **kwargs), session.client("s3", **kwargs), settings)
+
+
+def ensure_event_queues(sqs, s3, settings) -> None:
+    """The queues infra/ declares on AWS: one per consumer and one for S3 notifications, each
+    with a dead-letter queue, and the bucket's notifications to the storage queue."""
+    from chalicelib.events.consumers import CONSUMERS, MAX_RECEIVES, dead_letter_queue_name, queue_name
+    from chalicelib.store.schema import ensure_object_notifications, ensure_queue
+
+    for name in [c.name for c in CONSUMERS] + ["storage"]:
+        dead_letters = ensure_queue(sqs, dead_letter_queue_name(settings.queue_prefix, name))
+        arn = ensure_queue(sqs, queue_name(settings.queue_prefix, name), dead_letters, MAX_RECEIVES)
+        if name == "storage":
+            ensure_object_notifications(s3, settings.bucket, arn)
 
 
 def bootstrap_admin(principals) -> None:
@@ -112,6 +128,7 @@ def serve(host: str, port: int, data_dir: Path, threads: int = 32) -> None:
         from chalicelib.services import default_services
 
         from .gateway import Gateway, thread_safe
+        from .event_runner import EventRunner
         from .scheduler import Scheduler
 
         services = default_services()
@@ -121,6 +138,8 @@ def serve(host: str, port: int, data_dir: Path, threads: int = 32) -> None:
         thread_safe(function.app)
         scheduler = Scheduler(function.app, interval_s=float(os.environ.get("MOORAGE_SCHEDULE_INTERVAL", "300")))
         scheduler.start()
+        events = EventRunner(function.app, services.aws, services.settings)
+        events.start()
         gateway = Gateway(function.app, list(function.app.routes),
                           piece_bytes=services.settings.max_request_body)
         server = wsgi.Server((host, port), gateway, numthreads=threads, request_queue_size=128,
@@ -136,6 +155,8 @@ def serve(host: str, port: int, data_dir: Path, threads: int = 32) -> None:
         finally:
             scheduler.stop()
             server.stop()
+            services.publisher.flush()
+            events.stop()
     finally:
         storage.send_signal(signal.SIGTERM)
         try:

@@ -232,6 +232,23 @@ def _undo_log_transactions(transact_write_items):
     return with_undo_log
 
 
+def _picklable_queues() -> None:
+    """moto's SQS queues hold a threading.Condition (for long polls), which pickle refuses:
+    snapshot them without it and give each restored queue a new one."""
+    import threading
+
+    from moto.sqs.models import Queue
+
+    def getstate(queue):
+        return {k: v for k, v in queue.__dict__.items() if k != "_messages_lock"}
+
+    def setstate(queue, state):
+        queue.__dict__.update(state)
+        queue._messages_lock = threading.Condition()
+
+    Queue.__getstate__, Queue.__setstate__ = getstate, setstate
+
+
 def _backend_dicts():
     from moto.backends import get_backend
     return {name: get_backend(name) for name in _BACKENDS}
@@ -247,6 +264,7 @@ class Snapshots:
         self.last_write = 0.0
         _file_backed_keys(self._objects)
         _streaming_multipart_complete()
+        _picklable_queues()
         atomic_dynamodb_writes()
 
     def load(self) -> None:

@@ -20,9 +20,9 @@ class ContentService:
     def blob_url(self, record: BlobRecord) -> str:
         return self._objects.presign_get(record.key, self._settings.presign_ttl_s)
 
-    def delete_blob(self, name: RepoName, digest: Digest) -> None:
+    def delete_blob(self, name: RepoName, digest: Digest, actor: str = "system") -> None:
         # Only the link goes; bytes shared with other repositories stay until GC.
-        if not self._meta.unlink_blob(name.registry, name.repository, str(digest)):
+        if not self._meta.unlink_blob(name.registry, name.repository, str(digest), actor):
             raise OciError(Code.BLOB_UNKNOWN, detail={"digest": str(digest)})
 
     def tags(self, name: RepoName, last: str | None, limit: int | None) -> list[str]:

@@ -95,10 +95,10 @@ class ManifestService:
             raise OciError(Code.MANIFEST_UNKNOWN, detail={"digest": record.digest})
         return raw
 
-    def delete(self, name: RepoName, reference: Tag | Digest) -> None:
+    def delete(self, name: RepoName, reference: Tag | Digest, actor: str = "system") -> None:
         if isinstance(reference, Tag):
-            deleted = self._meta.delete_tag(name.registry, name.repository, str(reference))
+            deleted = self._meta.delete_tag(name.registry, name.repository, str(reference), actor)
         else:
-            deleted = self._meta.delete_manifest(name.registry, name.repository, str(reference))
+            deleted = self._meta.delete_manifest(name.registry, name.repository, str(reference), actor)
         if not deleted:
             raise OciError(Code.MANIFEST_UNKNOWN, detail={"name": str(name), "reference": str(reference)})

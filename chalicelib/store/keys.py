@@ -11,6 +11,13 @@ Table (one table, PK/SK):
   UPLOADS#<hour>#<shard> <upload-id>                upload session, by expiry hour (TTL)
   SWEEP                  uploads                    last hour the upload sweep finished
   PRINCIPALS             <type>#<name>              user, group or robot (robot names: <registry>+<name>)
+  USAGE#<registry>       <YYYY-MM-DDTHH>#<repo|_>   hourly usage counters of a repository (_: the registry)
+  USAGE#<registry>       EVENT#<event-id>           an event the meter has counted (TTL)
+  USAGE#<registry>       STORED                     unique bytes the registry stores now (gauge)
+  WEBHOOK#<registry>     SUB#<id>                   webhook subscription (url, event types, secret)
+  WEBHOOK#<registry>#<id> <event time>#<event id>   delivery of one event to one subscription (TTL)
+  AUDIT#<registry|_>#<YYYY-MM-DD> <time>#<event id> audit record of one event (TTL; _: events of no registry)
+  AUDITDAY#<YYYY-MM-DD>  <registry|_>               a partition holding audit records that day (TTL)
 
 S3 (one bucket):
   <registry>/blobs/data/<upload-id>        blob bytes, committed in place (no copy)
@@ -18,6 +25,8 @@ S3 (one bucket):
   _uploads/<upload-id>/carry/<offset>-<n>   chunk bytes waiting to reach the 5 MiB part minimum
 """
 from __future__ import annotations
+
+from datetime import datetime, timezone
 
 REGISTRIES_PK = "REGISTRIES"
 META_SK = "META"
@@ -28,6 +37,23 @@ PRINCIPALS_PK = "PRINCIPALS"
 
 def principal_sk(ptype: str, name: str) -> str:
     return f"{ptype}#{name}"
+
+
+def webhooks_pk(registry: str) -> str:
+    return f"WEBHOOK#{registry}"
+
+
+def webhook_sk(webhook_id: str) -> str:
+    return f"SUB#{webhook_id}"
+
+
+def deliveries_pk(registry: str, webhook_id: str) -> str:
+    return f"WEBHOOK#{registry}#{webhook_id}"
+
+
+def delivery_sk(event_time: datetime, event_id: str) -> str:
+    # Fixed-width UTC time first: the log sorts by event time, and a retry lands on the same key.
+    return f"{event_time.astimezone(timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{event_id}"
 
 
 def registry_sk(registry: str) -> str:
@@ -105,3 +131,49 @@ def carry_key(upload_id: str, offset: int, token: str) -> str:
 
 def strip(prefix: str, value: str) -> str:
     return value[len(prefix):] if value.startswith(prefix) else value
+
+
+USAGE_TOTAL = "_"  # the registry-wide row of an hour ('_' is no repository name)
+USAGE_STORED_SK = "STORED"
+
+
+def usage_pk(registry: str) -> str:
+    return f"USAGE#{registry}"
+
+
+def usage_hour_prefix(hour: datetime) -> str:
+    # `hour` is UTC. Hours sort before EVENT#/STORED (digits < letters), so a range of sort
+    # keys below a prefix holds only hour rows.
+    return f"{hour:%Y-%m-%dT%H}#"
+
+
+def usage_sk(hour: datetime, repository: str | None) -> str:
+    return usage_hour_prefix(hour) + (repository or USAGE_TOTAL)
+
+
+def usage_event_sk(event_id: str) -> str:
+    return f"EVENT#{event_id}"
+
+
+AUDIT_NO_REGISTRY = "_"  # the partition of logins and principal changes ('_' is no registry name)
+
+
+def audit_day(moment: datetime) -> str:
+    return f"{moment.astimezone(timezone.utc):%Y-%m-%d}"
+
+
+def audit_pk(partition: str, day: str) -> str:
+    return f"AUDIT#{partition}#{day}"
+
+
+def audit_time(moment: datetime) -> str:
+    # Fixed width, UTC: string order is time order, within a day and across partitions.
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def audit_sk(moment: datetime, event_id: str) -> str:
+    return f"{audit_time(moment)}#{event_id}"
+
+
+def audit_days_pk(day: str) -> str:
+    return f"AUDITDAY#{day}"

@@ -129,8 +129,8 @@ class DynamoMetadata:
             raise
         return existing
 
-    def unlink_blob(self, registry: str, repository: str, digest: str) -> bool:
-        return _delete_if_exists(BlobLinkItem(keys.repo_pk(registry, repository), keys.blob_sk(digest)))
+    def unlink_blob(self, registry: str, repository: str, digest: str, actor: str = "system") -> bool:
+        return _delete_if_exists(BlobLinkItem(keys.repo_pk(registry, repository), keys.blob_sk(digest)), actor)
 
     # ---- manifests and tags -----------------------------------------------------------
 
@@ -171,7 +171,7 @@ class DynamoMetadata:
                 tx.condition_check(BlobLinkItem, pk, keys.blob_sk(digest),
                                    condition=BlobLinkItem.pk.exists())
 
-    def delete_manifest(self, registry: str, repository: str, digest: str) -> bool:
+    def delete_manifest(self, registry: str, repository: str, digest: str, actor: str = "system") -> bool:
         pk = keys.repo_pk(registry, repository)
         item = _get(ManifestItem, pk, keys.manifest_sk(digest))
         if item is None:
@@ -181,14 +181,16 @@ class DynamoMetadata:
                    if t.manifest.digest == digest]
         if item.manifest.subject:
             doomed.append(ReferrerItem(pk, keys.referrer_sk(item.manifest.subject, digest)))
+        for doomed_item in doomed:
+            _stamp_deleter(doomed_item, actor)
         for start in range(0, len(doomed), _TRANSACT_MAX):
             with TransactWrite(connection=self._connection) as tx:
                 for doomed_item in doomed[start:start + _TRANSACT_MAX]:
                     tx.delete(doomed_item)
         return True
 
-    def delete_tag(self, registry: str, repository: str, tag: str) -> bool:
-        return _delete_if_exists(TagItem(keys.repo_pk(registry, repository), keys.tag_sk(tag)))
+    def delete_tag(self, registry: str, repository: str, tag: str, actor: str = "system") -> bool:
+        return _delete_if_exists(TagItem(keys.repo_pk(registry, repository), keys.tag_sk(tag)), actor)
 
     def list_tags(self, registry: str, repository: str, after: str | None, limit: int | None) -> list[str]:
         prefix = keys.tag_sk("")
@@ -273,7 +275,23 @@ def _get(model, pk: str, sk: str, consistent: bool = False):
         return None
 
 
-def _delete_if_exists(item: TableItem) -> bool:
+def _stamp_deleter(item: TableItem, actor: str) -> bool:
+    """Write who is deleting into the item first: a stream REMOVE record carries only the old
+    image, and this way its updated_by names the deleter (consumers skip the stamp itself)."""
+    model = type(item)
+    try:
+        model(item.pk, item.sk).update(actions=[model.updated_by.set(actor), model.updated_at.set(_now())],
+                                       condition=model.pk.exists())
+        return True
+    except UpdateError as error:
+        if _condition_failed(error):
+            return False
+        raise
+
+
+def _delete_if_exists(item: TableItem, actor: str | None = None) -> bool:
+    if actor is not None and not _stamp_deleter(item, actor):
+        return False
     try:
         item.delete(condition=TableItem.pk.exists())
         return True

@@ -117,10 +117,70 @@ class SweepItem(TableItem, discriminator="sweep"):
     hour = NumberAttribute()
 
 
+class WebhookItem(TableItem, discriminator="webhook"):
+    """A registry's webhook subscription (chalicelib/store/webhooks.py)."""
+    registry = UnicodeAttribute()
+    webhook_id = UnicodeAttribute()
+    url = UnicodeAttribute()
+    events = ListAttribute(of=UnicodeAttribute)  # event types; "*" for all
+    secret = UnicodeAttribute()  # signs deliveries, so kept in the clear; shown only at creation
+    description = UnicodeAttribute(default="")
+    created_at = UTCDateTimeAttribute()
+    created_by = UnicodeAttribute()
+    enabled = BooleanAttribute(default=True)
+
+
+class WebhookDeliveryItem(TableItem, discriminator="webhook_delivery"):
+    """Attempts at one event for one subscription (TTL)."""
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    event_time = UTCDateTimeAttribute()
+    attempts = NumberAttribute(default=0)
+    attempted_at = UTCDateTimeAttribute()
+    status_code = NumberAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    delivered_at = UTCDateTimeAttribute(null=True)
+
+
+class UsageItem(TableItem, discriminator="usage"):
+    """The meter's items (chalicelib/store/usage.py): an hour's counters of a repository or
+    of the registry (`_`), the registry's stored-bytes gauge, and markers of counted events.
+    Counters are created by ADD, so an hour nothing happened in has no item."""
+    pulls = NumberAttribute(null=True)
+    pushes = NumberAttribute(null=True)
+    bytes_uploaded = NumberAttribute(null=True)
+    scans = NumberAttribute(null=True)
+    errors = NumberAttribute(null=True)
+    bytes_linked = NumberAttribute(null=True)  # net bytes linked into the repository this hour
+    bytes_stored = NumberAttribute(null=True)  # the gauge; on an hour row, its value after that hour's last change
+
+
+class AuditItem(TableItem, discriminator="audit"):
+    """One event in the audit log (chalicelib/store/audit.py): written once, never updated (TTL)."""
+    event_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    event_time = UTCDateTimeAttribute()
+    principal = UnicodeAttribute()
+    source_ip = UnicodeAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
+    registry = UnicodeAttribute(null=True)  # None: the `_` partition (logins, principal changes)
+    repository = UnicodeAttribute(null=True)
+    tag = UnicodeAttribute(null=True)
+    digest = UnicodeAttribute(null=True)
+    result = UnicodeAttribute()
+    details = JSONAttribute(default=dict)
+
+
+class AuditDayItem(TableItem, discriminator="audit_day"):
+    """Marks a partition (a registry or `_`) that holds audit records on a day, so the
+    deployment-wide log finds every partition, deleted registries' included (TTL)."""
+
+
 def bind(table_name: str, region: str, host: str | None) -> None:
     """Point every model at the configured table (called once by build_services)."""
     for model in (TableItem, RegistryItem, RepositoryItem, BlobItem, BlobLinkItem, ManifestItem,
-                  TagItem, ReferrerItem, UploadItem, SweepItem, PrincipalItem):
+                  TagItem, ReferrerItem, UploadItem, SweepItem, PrincipalItem, WebhookItem, WebhookDeliveryItem,
+                  UsageItem, AuditItem, AuditDayItem):
         model.Meta.table_name = table_name
         model.Meta.region = region
         model.Meta.host = host

@@ -54,7 +54,16 @@ class PrincipalStore:
         prefix = keys.principal_sk(ptype, "")
         return [_record(i) for i in PrincipalItem.query(keys.PRINCIPALS_PK, PrincipalItem.sk.startswith(prefix))]
 
-    def delete(self, ptype: str, name: str) -> None:
+    def delete(self, ptype: str, name: str, actor: str = "system") -> None:
+        # Stamp the deleter first: the stream's REMOVE record then says who (see store/metadata.py).
+        try:
+            PrincipalItem(keys.PRINCIPALS_PK, keys.principal_sk(ptype, name)).update(
+                actions=[PrincipalItem.updated_by.set(actor)], condition=PrincipalItem.pk.exists(),
+                add_version_condition=False)
+        except UpdateError as error:
+            if _condition_failed(error):
+                raise PrincipalUnknown(f"{ptype} '{name}' does not exist") from error
+            raise
         try:
             PrincipalItem(keys.PRINCIPALS_PK, keys.principal_sk(ptype, name)).delete(
                 condition=PrincipalItem.pk.exists(), add_version_condition=False)

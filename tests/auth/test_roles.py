@@ -18,7 +18,7 @@ ALL_ACTIONS = (
     "registry:CreateRegistry", "registry:DeleteRegistry", "registry:DescribeRegistry",
     "registry:UpdateRegistry", "registry:ManageAccess",
     "repository:Pull", "repository:Push", "repository:Delete", "repository:ManagePolicy",
-    "scan:Read", "scan:Start", "audit:Read", "billing:Read", "iam:ManagePrincipals",
+    "scan:Read", "scan:Start", "audit:Read", "billing:Read", "iam:ManagePrincipals", "events:Manage",
 )
 
 # What each role allows in registry "acme", written out (not taken from roles.py).
@@ -55,6 +55,8 @@ def resource_for(action: str) -> str:
         return "mrn:registry:acme"
     if action.startswith("iam:"):
         return "mrn:iam:principals"
+    if action.startswith("events:"):
+        return "mrn:events:queues"
     return "mrn:repository:acme/team/app"
 
 

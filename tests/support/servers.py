@@ -81,8 +81,10 @@ def _distribution_config(workdir: Path, port: int) -> Path:
     return config
 
 
-def start_registry(target: str, workdir: Path, password: str | None = None) -> RunningRegistry:
-    """Start `target` with its data under `workdir`; return once GET /v2/ answers."""
+def start_registry(target: str, workdir: Path, password: str | None = None,
+                   env: dict[str, str] | None = None) -> RunningRegistry:
+    """Start `target` with its data under `workdir`; return once GET /v2/ answers.
+    `env` is added to the server's environment (e.g. MOORAGE_OIDC_PROVIDERS)."""
     external = os.environ.get("MOORAGE_TEST_HOST")
     if external:
         registry = RunningRegistry("external", external, username=os.environ.get("MOORAGE_TEST_USER"),
@@ -92,7 +94,7 @@ def start_registry(target: str, workdir: Path, password: str | None = None) -> R
         return registry
 
     port = free_port()
-    env, username = dict(os.environ), None
+    env, username = {**os.environ, **(env or {})}, None
     if target == "moorage":
         username, password = "admin", password or secrets.token_urlsafe(16)
         env.update(MOORAGE_ADMIN_USER=username, MOORAGE_ADMIN_PASSWORD=password)

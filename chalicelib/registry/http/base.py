@@ -38,10 +38,24 @@ class Request:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """What a request did that is no storage change (a pull, a login, a refusal), for the
+    edge to publish as a domain event (chalicelib/events/api.py)."""
+    type: str                 # "artifact.pulled", "login.succeeded", "access.denied", ...
+    actor: str                # the caller's subject ("anonymous" when unknown)
+    name: str | None = None   # the repository, "registry/path"
+    tag: str | None = None
+    digest: str | None = None
+    result: str = "success"
+    details: Mapping = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Response:
     status: int
     headers: Mapping[str, str | list[str]] = field(default_factory=dict)
     body: bytes = b""
+    notice: Notice | None = None
 
 
 def empty(status: int, **headers: str) -> Response:

@@ -17,7 +17,7 @@ def get(request, match, services) -> Response:
 
 
 def delete(request, match, services) -> Response:
-    services.content.delete_blob(require_name(match.name), match.digest)
+    services.content.delete_blob(require_name(match.name), match.digest, request.actor)
     return empty(202, Docker_Content_Digest=str(match.digest))
 
 

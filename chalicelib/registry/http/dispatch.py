@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from chalicelib.auth.http import authorize_v2
 from chalicelib.oci import Code, OciError, Route, action_for, allowed_methods, error_body, match_route
 
 from . import base, blobs, catalog, manifests, referrers, tags, uploads
-from .base import API_VERSION, Request, Response
+from .base import API_VERSION, Notice, Request, Response
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +36,30 @@ def dispatch(request: Request, services) -> Response:
             raise too_large(services.settings.max_request_body)
         return handler(authorize_v2(request, match, services), match, services)
     except OciError as error:
-        return error_response(error, request.method)
+        return _with_denial(error_response(error, request.method), error, request)
     except Exception:  # never a 500 or a traceback for the client; the log keeps the details
         logger.exception("unhandled error", extra={"request_id": request.request_id})
         return error_response(OciError(Code.UNAVAILABLE, detail={"request_id": request.request_id}),
                               request.method)
+
+
+def _with_denial(response: Response, error: OciError, request: Request) -> Response:
+    """A refused credential or scope is an audit event; a first request without any token is
+    just the challenge every client starts with."""
+    if error.status not in (401, 403) or not request.header("authorization"):
+        return response
+    subject = error.detail.get("subject", "anonymous") if isinstance(error.detail, dict) else "anonymous"
+    notice = Notice("access.denied", subject, _name(request), result="denied",
+                    details={"status": error.status, "reason": error.message, "method": request.method,
+                             "path": request.path[:512]})
+    return replace(response, notice=notice)
+
+
+def _name(request: Request) -> str | None:
+    try:
+        return str(match_route(request.path).name or "") or None
+    except OciError:
+        return None
 
 
 def too_large(limit: int) -> OciError:

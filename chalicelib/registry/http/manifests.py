@@ -1,8 +1,11 @@
 """/v2/<name>/manifests/<reference>: GET/HEAD with Accept negotiation, PUT, DELETE."""
 from __future__ import annotations
 
+from dataclasses import replace
 
-from .base import API_VERSION, Request, Response, empty, require_name
+from chalicelib.oci import Digest
+
+from .base import API_VERSION, Notice, Request, Response, empty, require_name
 
 
 def _found(request: Request, match, services, with_body: bool) -> Response:
@@ -15,7 +18,10 @@ def _found(request: Request, match, services, with_body: bool) -> Response:
 
 
 def get(request: Request, match, services) -> Response:
-    return _found(request, match, services, with_body=True)
+    found = _found(request, match, services, with_body=True)
+    tag = None if isinstance(match.reference, Digest) else str(match.reference)
+    return replace(found, notice=Notice("artifact.pulled", request.actor, str(match.name), tag,
+                                        found.headers["Docker-Content-Digest"]))
 
 
 def head(request: Request, match, services) -> Response:
@@ -33,7 +39,7 @@ def put(request: Request, match, services) -> Response:
 
 
 def delete(request: Request, match, services) -> Response:
-    services.manifests.delete(require_name(match.name), match.reference)
+    services.manifests.delete(require_name(match.name), match.reference, request.actor)
     return empty(202)
 
 
