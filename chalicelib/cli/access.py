@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from .api import ApiClient, CliError
+from .output import show
 
 
 def _secret(args, prompt: str) -> str:
@@ -17,16 +18,6 @@ def _secret(args, prompt: str) -> str:
     if not sys.stdin.isatty():
         raise CliError("no terminal to ask for the password: use --password-stdin")
     return getpass.getpass(prompt)
-
-
-def _show(args, data, columns: list[str], rows: list[dict]) -> None:
-    if args.output == "json":
-        print(json.dumps(data, indent=2))
-        return
-    widths = [max([len(c)] + [len(str(r.get(c.lower(), "") or "")) for r in rows]) for c in columns]
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
-    for row in rows:
-        print("  ".join(str(row.get(c.lower(), "") or "").ljust(w) for c, w in zip(columns, widths)).rstrip())
 
 
 def _q(text: str) -> str:
@@ -71,7 +62,7 @@ def user(args) -> int:
         print(f"created user {client.post('/api/v1/users', body)['name']}")
     elif args.action == "list":
         users = client.get("/api/v1/users")["users"]
-        _show(args, users, ["NAME", "GROUPS", "ROLES", "POLICIES"],
+        show(args, users, ["NAME", "GROUPS", "ROLES", "POLICIES"],
               [{**u, "groups": ",".join(u["groups"]), "policies": ",".join(u["policies"]),
                 "roles": ",".join(f"{k}:{v}" for k, v in u["roles"].items())} for u in users])
     elif args.action == "delete":
@@ -92,7 +83,7 @@ def group(args) -> int:
         print(f"created group {client.post('/api/v1/groups', {'name': args.name})['name']}")
     elif args.action == "list":
         groups = client.get("/api/v1/groups")["groups"]
-        _show(args, groups, ["NAME", "ROLES"],
+        show(args, groups, ["NAME", "ROLES"],
               [{**g, "roles": ",".join(f"{k}:{v}" for k, v in g["roles"].items())} for g in groups])
     elif args.action == "delete":
         client.delete(f"/api/v1/groups/{_q(args.name)}")
@@ -113,7 +104,7 @@ def robot(args) -> int:
             print(f"robot account: {created['login']}\nsecret (shown once, store it now): {created['secret']}")
     elif args.action == "list":
         robots = client.get(base)["robots"]
-        _show(args, robots, ["LOGIN", "ROLES", "EXPIRES_AT", "DESCRIPTION"],
+        show(args, robots, ["LOGIN", "ROLES", "EXPIRES_AT", "DESCRIPTION"],
               [{**r, "roles": ",".join(r["roles"].values())} for r in robots])
     elif args.action == "revoke":
         print(f"revoked {client.delete(f'{base}/{_q(args.name)}')['revoked']}")
@@ -125,7 +116,7 @@ def member(args) -> int:
     base = f"/api/v1/registries/{_q(args.registry)}/members"
     if args.action == "list":
         members = client.get(base)["members"]
-        _show(args, members, ["TYPE", "NAME", "ROLE"], members)
+        show(args, members, ["TYPE", "NAME", "ROLE"], members)
     elif args.action == "grant":
         done = client.put(f"{base}/{args.type}/{_q(args.name)}", {"role": args.role})
         print(f"{done['type']} {done['name']} is {done['role']} in {args.registry}")

@@ -8,6 +8,7 @@ import sys
 from urllib.parse import urlencode
 
 from .api import ApiClient, CliError
+from .output import table
 
 PAGE_MAX = 1000  # the API's largest page
 CSV_COLUMNS = ["time", "type", "result", "principal", "source_ip", "user_agent", "registry", "repository",
@@ -26,7 +27,7 @@ def audit(args) -> int:
         writer.writerow(CSV_COLUMNS)
         writer.writerows([_csv_cell(row.get(c)) for c in CSV_COLUMNS] for row in map(_flat, records))
     else:
-        _table(["TIME", "TYPE", "RESULT", "PRINCIPAL", "SOURCE_IP", "TARGET"],
+        table(["TIME", "TYPE", "RESULT", "PRINCIPAL", "SOURCE_IP", "TARGET"],
                [{**_flat(r), "target": _target(r["target"])} for r in records])
     return 0
 
@@ -64,14 +65,6 @@ def _csv_cell(value) -> str:
     # Values come from callers (a user agent, a name): a spreadsheet must not run one as a formula.
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
-
-def _table(columns: list[str], rows: list[dict]) -> None:
-    # Control characters from callers (a user agent) must not reach the terminal as escapes.
-    cells = [["".join(ch if ch.isprintable() else "?" for ch in str(r.get(c.lower()) or "")) for c in columns]
-             for r in rows]
-    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
-    for row in [columns, *cells]:
-        print("  ".join(value.ljust(w) for value, w in zip(row, widths)).rstrip())
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:

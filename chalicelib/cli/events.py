@@ -9,7 +9,7 @@ from .api import ApiClient
 
 def status(args) -> int:
     queues = ApiClient(args.url).get("/api/v1/events/queues")["queues"]
-    show(args, {"queues": queues}, ["consumer", "waiting", "in_flight", "dead_letters"], queues)
+    show(args, {"queues": queues}, ["CONSUMER", "WAITING", "IN_FLIGHT", "DEAD_LETTERS"], queues)
     return 0
 
 

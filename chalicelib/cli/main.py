@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -25,13 +24,10 @@ def _registry(args) -> int:
         created = client.post("/api/v1/registries", {"name": args.name})
         print(f"created registry {created['name']}")
     else:
+        from .output import show
+
         registries = client.get("/api/v1/registries")["registries"]
-        if args.output == "json":
-            print(json.dumps(registries, indent=2))
-        else:
-            print(f"{'NAME':<32} CREATED")
-            for registry in registries:
-                print(f"{registry['name']:<32} {registry['created_at']}")
+        show(args, registries, ["NAME", "CREATED_AT"], registries)
     return 0
 
 
@@ -105,3 +101,6 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `moorage audit | head`: the reader is gone, not an error of ours
+        sys.stderr.close()
+        return 0

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from urllib.parse import quote, urlencode
 
 from .api import ApiClient
+from .output import show
 
 _COLUMNS = ("START", "PULLS", "PUSHES", "BYTES_UPLOADED", "SCANS", "ERRORS", "BYTES_LINKED", "BYTES_STORED")
 
@@ -14,9 +14,9 @@ def usage(args) -> int:
     query = {"from": args.from_, "to": args.to, "repository": args.repository, "granularity": args.granularity}
     path = f"/api/v1/registries/{quote(args.registry, safe='')}/usage"
     report = ApiClient(args.url).get(f"{path}?{urlencode({k: v for k, v in query.items() if v})}")
-    if args.output == "json":
-        print(json.dumps(report, indent=2))
-        return 0
+    rows = [*report["buckets"], {**report["totals"], "start": "TOTAL"}]
+    show(args, report, list(_COLUMNS), rows)
+    return 0
     rows = [[str(b[c.lower()] if b[c.lower()] is not None else "-") for c in _COLUMNS] for b in report["buckets"]]
     rows.append(["TOTAL"] + [str(report["totals"][c.lower()] if report["totals"][c.lower()] is not None else "-")
                              for c in _COLUMNS[1:]])

@@ -6,13 +6,7 @@ import json
 from urllib.parse import quote
 
 from .api import ApiClient
-
-
-def _table(columns: list[str], rows: list[dict]) -> None:
-    cells = [[("" if r.get(c.lower()) is None else str(r.get(c.lower()))) for c in columns] for r in rows]
-    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
-    for row in [columns, *cells]:
-        print("  ".join(value.ljust(w) for value, w in zip(row, widths)).rstrip())
+from .output import table
 
 
 def webhook(args) -> int:
@@ -31,7 +25,7 @@ def webhook(args) -> int:
         if args.output == "json":
             print(json.dumps(hooks, indent=2))
         else:
-            _table(["ID", "URL", "EVENTS", "ENABLED", "DESCRIPTION"],
+            table(["ID", "URL", "EVENTS", "ENABLED", "DESCRIPTION"],
                    [{**h, "events": ",".join(h["events"]), "enabled": "yes" if h["enabled"] else "no"} for h in hooks])
     elif args.action == "delete":
         deleted = client.delete(f"{base}/{quote(args.id, safe='')}")["deleted"]
@@ -41,7 +35,7 @@ def webhook(args) -> int:
         if args.output == "json":
             print(json.dumps(deliveries, indent=2))
         else:
-            _table(["EVENT_TIME", "EVENT_TYPE", "EVENT_ID", "STATUS", "ATTEMPTS", "LAST_ERROR"],
+            table(["EVENT_TIME", "EVENT_TYPE", "EVENT_ID", "STATUS", "ATTEMPTS", "LAST_ERROR"],
                    [{**d, "status": "delivered" if d["delivered"] else f"failed ({d['status_code'] or '-'})"}
                     for d in deliveries])
     return 0
