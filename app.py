@@ -101,10 +101,22 @@ def api_v1() -> Response:
     return _respond(admin_http.dispatch, "/" + app.current_request.uri_params["proxy"])
 
 
-@app.schedule(Rate(1, unit=Rate.HOURS), name="sweep_uploads")
-def sweep_uploads(event) -> None:
-    """Abort upload sessions that expired, with their multipart uploads and carry-over bytes."""
-    default_services().uploads.sweep_expired()
+@app.schedule(Rate(1, unit=Rate.HOURS), name="collect_garbage")
+def collect_garbage(event) -> None:
+    """Remove what nothing uses any more (chalicelib/registry/gc.py) and abort expired uploads."""
+    default_services().gc.run()
+
+
+@app.schedule(Rate(1, unit=Rate.DAYS), name="apply_retention")
+def apply_retention(event) -> None:
+    """Every registry's retention rules (chalicelib/registry/retention.py)."""
+    default_services().retention.run_all()
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="continue_deletions")
+def continue_deletions(event) -> None:
+    """Carry on deleting registries and repositories (chalicelib/registry/deletion.py)."""
+    default_services().deletions.run(budget_s=240)
 
 
 # ---- storage events: dispatchers and consumers (chalicelib/events) --------------------------

@@ -21,13 +21,23 @@ class Services:
     aws: object        # AwsClients: boto3 clients for the configured endpoint
     events: object     # Bus: fan-out of domain events to the consumer queues
     publisher: object  # BufferedPublisher: the request path's events (pulls, logins, denials)
+    metadata: object   # DynamoMetadata, for the management API's reads
+    gc: object         # GarbageCollector
+    deletions: object  # DeletionWorker: registries and repositories deleted in the background
+    retention: object  # RetentionService
+    artifacts: object  # ArtifactViews: repositories, tags and artifacts as the management API shows them
 
 
 def build_services(settings: Settings | None = None, clock: Clock | None = None) -> Services:
     import boto3
 
     from .events.bus import Bus, BufferedPublisher
+    from .registry.artifacts import ArtifactViews
     from .registry.content import ContentService
+    from .registry.deletion import DeletionWorker
+    from .registry.gc import GarbageCollector
+    from .registry.retention import RetentionService
+    from .store.webhooks import WebhookStore
     from .registry.manifests import ManifestService
     from .registry.registries import RegistryService
     from .registry.uploads import UploadService
@@ -39,19 +49,26 @@ def build_services(settings: Settings | None = None, clock: Clock | None = None)
     settings = settings or Settings.from_env()
     clock = clock or SystemClock()
     models.bind(settings.table_name, settings.region, settings.aws_endpoint)
-    metadata = DynamoMetadata(settings.region, settings.aws_endpoint)
+    metadata = DynamoMetadata(settings.region, settings.aws_endpoint, clock)
+    registries = RegistryService(metadata, clock, settings.settings_cache_ttl_s)
     objects = S3Objects(boto3.session.Session(), settings.bucket, settings.region, settings.aws_endpoint,
-                        settings.s3_public_endpoint)
-    registries = RegistryService(metadata, clock)
+                        settings.s3_public_endpoint, own_bucket=registries.bucket_of)
+    registries.bind_bucket_check(objects.bucket_exists)
     aws = AwsClients(settings.region, settings.aws_endpoint)
     bus = Bus(aws.client("sqs"), settings.queue_prefix)
+    uploads = UploadService(metadata, objects, registries, clock, settings)
+    manifests = ManifestService(metadata, objects, registries, clock, settings)
+    auth = _build_auth(settings, clock, registries)
+    webhooks = WebhookStore()
     return Services(
-        settings=settings, clock=clock, registries=registries,
-        uploads=UploadService(metadata, objects, registries, clock, settings),
-        manifests=ManifestService(metadata, objects, registries, clock, settings),
-        content=ContentService(metadata, objects, settings),
-        auth=_build_auth(settings, clock, registries),
-        aws=aws, events=bus, publisher=BufferedPublisher(bus),
+        settings=settings, clock=clock, registries=registries, uploads=uploads, manifests=manifests,
+        content=ContentService(metadata, objects, settings, clock), auth=auth,
+        aws=aws, events=bus, publisher=BufferedPublisher(bus), metadata=metadata,
+        gc=GarbageCollector(metadata, objects, uploads, clock, settings.gc_grace_s),
+        deletions=DeletionWorker(metadata, objects, manifests, on_registry_gone=[
+            auth.principals.forget_registry, lambda registry, actor: webhooks.delete_all(registry)]),
+        retention=RetentionService(metadata, manifests, registries, clock),
+        artifacts=ArtifactViews(metadata, manifests, objects, registries),
     )
 
 

@@ -36,6 +36,11 @@ class Settings:
     audit_retention_days: int = 365
     # Webhooks may target loopback and private addresses (local runs and tests only).
     webhook_allow_private: bool = False
+    # Garbage collection removes what nothing used for this long (uploads and mounts in
+    # flight, manifests about to be pushed are younger).
+    gc_grace_s: int = 3600
+    # How long a function instance keeps a registry's settings and content policy.
+    settings_cache_ttl_s: float = 10.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -59,4 +64,6 @@ class Settings:
             queue_prefix=env.get("MOORAGE_QUEUE_PREFIX", "moorage"),
             audit_retention_days=int(env.get("MOORAGE_AUDIT_RETENTION_DAYS", "365")),
             webhook_allow_private=env.get("MOORAGE_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
+            gc_grace_s=int(env.get("MOORAGE_GC_GRACE", "3600")),
+            settings_cache_ttl_s=float(env.get("MOORAGE_SETTINGS_CACHE_TTL", "10")),
         )

@@ -12,6 +12,7 @@ from chalicelib.auth.http import api_identity
 from chalicelib.auth.principals import Identity, InvalidArgument
 from chalicelib.auth.service import AuthFailed
 from chalicelib.oci import OciError
+from chalicelib.registry.errors import Conflict, InvalidSetting, NotFound, PreconditionFailed
 from chalicelib.registry.http.base import Notice, Request, Response
 from chalicelib.store.ports import PrincipalExists, PrincipalUnknown
 
@@ -60,11 +61,15 @@ class Route:
 
 
 ROUTES: list[Route] = []
-_PARAM = re.compile(r"\{(\w+)\}")
+_PARAM = re.compile(r"\{(\w+)(\+?)\}")
+# `{repository+}` spans slashes (team/app/web); its components never start with '-', so the
+# `/-/` that introduces a sub-resource (…/team/app/-/tags) cannot be part of it (GitLab's way).
+_GREEDY = r"[^/-][^/]*(?:/[^/-][^/]*)*"
 
 
 def route(method: str, path: str, needs: tuple[str, str] | None = None, anonymous: bool = False):
-    pattern = re.compile("^" + _PARAM.sub(lambda m: f"(?P<{m.group(1)}>[^/]+)", path) + "$")
+    pattern = re.compile("^" + _PARAM.sub(
+        lambda m: f"(?P<{m.group(1)}>{_GREEDY if m.group(2) else '[^/]+'})", path) + "$")
 
     def register(handler):
         ROUTES.append(Route(method, pattern, handler, needs, anonymous))
@@ -72,13 +77,42 @@ def route(method: str, path: str, needs: tuple[str, str] | None = None, anonymou
     return register
 
 
-def json_response(status: int, body: object) -> Response:
+def json_response(status: int, body: object, **headers: str) -> Response:
     data = json.dumps(body).encode()
-    return Response(status, {"Content-Type": "application/json", "Content-Length": str(len(data))}, data)
+    return Response(status, {"Content-Type": "application/json", "Content-Length": str(len(data)), **headers},
+                    data)
+
+
+def expected_revision(call: "Call") -> int | None:
+    """If-Match: "<revision>" (as the ETag of a GET said): the update applies only to that revision."""
+    value = call.request.header("if-match")
+    if value is None:
+        return None
+    text = value.strip().removeprefix("W/").strip('"')
+    if not text.isdigit() or len(text) > 18:
+        raise ApiError(400, "INVALID_ARGUMENT", "If-Match takes the ETag of a GET, e.g. \"3\"")
+    return int(text)
+
+
+def flag(call: "Call", name: str) -> bool:
+    value = (call.request.param(name) or "false").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise ApiError(400, "INVALID_ARGUMENT", f"'{name}' is true or false")
+    return value in ("true", "1")
 
 
 def dispatch(request: Request, services) -> Response:
-    from . import access, audit, events, registries, usage, webhooks  # noqa: F401  (their routes register on import)
+    from . import (  # noqa: F401  (their routes register on import)
+        access,
+        artifacts,
+        audit,
+        events,
+        maintenance,
+        registries,
+        repositories,
+        usage,
+        webhooks,
+    )
 
     identity = None  # known once authenticated: a refusal then names who was refused
     try:
@@ -106,8 +140,14 @@ def dispatch(request: Request, services) -> Response:
                 details={"status": error.status, "reason": error.message, "method": request.method,
                          "path": f"/api/v1{request.path}"[:512]}))
         return response
-    except InvalidArgument as error:
+    except (InvalidArgument, InvalidSetting) as error:
         return _error(400, "INVALID_ARGUMENT", str(error))
+    except NotFound as error:
+        return _error(404, "NOT_FOUND", str(error))
+    except Conflict as error:
+        return _error(409, "CONFLICT", str(error))
+    except PreconditionFailed as error:
+        return _error(412, "PRECONDITION_FAILED", str(error))
     except PrincipalExists as error:
         return _error(409, "ALREADY_EXISTS", str(error))
     except PrincipalUnknown as error:

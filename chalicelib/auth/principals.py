@@ -13,7 +13,7 @@ from chalicelib.store.ports import PrincipalExists, PrincipalRecord
 
 from . import passwords
 from .policy import IAM_RESOURCE, Policy, PolicyError, parse_policy, policy_document
-from .roles import parse_role, role_policy
+from .roles import public_pull_policy, parse_role, role_policy
 
 ROBOT_PREFIX = "robot$"  # robot logins look like Harbor's: robot$<registry>+<name>
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$")
@@ -135,9 +135,11 @@ class PrincipalService:
         for record in filter(None, records):
             found.extend(_attached(record))
         for registry in sorted(registries):
-            document = self._store.registry_policy(registry)
+            document, visibility = self._store.registry_access(registry)
             if document:
                 found.append(parse_policy(document))
+            if visibility == "public":
+                found.append(public_pull_policy(registry))
         return found
 
     # ---- management -------------------------------------------------------------------
@@ -270,6 +272,18 @@ class PrincipalService:
         """Principals holding a role in `registry`, with the role."""
         return [(r, r.roles[registry]) for ptype in ("user", "group", "robot")
                 for r in self._store.list(ptype) if registry in r.roles]
+
+    def forget_registry(self, registry: str, actor: str) -> None:
+        """A deleted registry's robots go, and nobody holds a role in it any more."""
+        for robot in self.robots(registry):
+            self._store.delete("robot", robot.name, actor)
+
+        def change(item):
+            item.roles = {k: v for k, v in (item.roles or {}).items() if k != registry}
+        for ptype in ("user", "group"):
+            for record in self._store.list(ptype):
+                if registry in record.roles:
+                    self._store.update(ptype, record.name, change, actor, self._clock.now())
 
     def ensure_admin(self, name: str, password: str) -> bool:
         """Create the first administrator unless a user of that name exists; True if created."""

@@ -40,3 +40,8 @@ def parse_role(text: str) -> str:
 def role_policy(role: str, registry: str) -> Policy:
     resources = (registry_resource(registry), f"mrn:repository:{registry}/*")
     return Policy((Statement("Allow", _ROLE_ACTIONS[parse_role(role)], resources, sid=f"Role{parse_role(role)}"),))
+
+
+def public_pull_policy(registry: str) -> Policy:
+    """What a public registry grants everyone, anonymous callers included."""
+    return Policy((Statement("Allow", ("repository:Pull",), (f"mrn:repository:{registry}/*",), sid="PublicPull"),))

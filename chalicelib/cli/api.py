@@ -41,6 +41,9 @@ class ApiClient:
     def put(self, path: str, body: dict) -> dict:
         return self._json(self.request("PUT", path, json=body))
 
+    def request_json(self, method: str, path: str, body: dict) -> dict:
+        return self._json(self.request(method, path, json=body))
+
     def delete(self, path: str) -> dict:
         return self._json(self.request("DELETE", path))
 

@@ -16,21 +16,6 @@ def _serve(args) -> int:
     return 0
 
 
-def _registry(args) -> int:
-    from .api import ApiClient
-
-    client = ApiClient(args.url)
-    if args.registry_command == "create":
-        created = client.post("/api/v1/registries", {"name": args.name})
-        print(f"created registry {created['name']}")
-    else:
-        from .output import show
-
-        registries = client.get("/api/v1/registries")["registries"]
-        show(args, registries, ["NAME", "CREATED_AT"], registries)
-    return 0
-
-
 def _push(args) -> int:
     from .transfer import push
 
@@ -57,14 +42,6 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--threads", type=int, default=32, help="concurrent requests served")
     serve.set_defaults(run=_serve)
 
-    registry = commands.add_parser("registry", help="manage registries")
-    registry_commands = registry.add_subparsers(dest="registry_command", required=True)
-    create = registry_commands.add_parser("create", help="create a registry")
-    create.add_argument("name")
-    listing = registry_commands.add_parser("list", help="list registries")
-    listing.add_argument("--output", choices=["table", "json"], default="table")
-    registry.set_defaults(run=_registry)
-
     push = commands.add_parser("push", help="push an OCI image layout straight to storage")
     push.add_argument("layout", type=Path, help="OCI image layout directory (optionally DIR:REF)")
     push.add_argument("reference", help="NAME:TAG, e.g. library/hello:1")
@@ -79,6 +56,8 @@ def parser() -> argparse.ArgumentParser:
 
     from .access import add_commands
     add_commands(commands)
+    from .content import add_commands as add_content_commands
+    add_content_commands(commands)
     from .usage import add_command as add_usage_command
     add_usage_command(commands)
     from .webhooks import add_commands as add_webhook_commands

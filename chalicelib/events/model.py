@@ -15,7 +15,7 @@ from typing import Mapping
 
 EVENT_TYPES = frozenset({
     "registry.created", "registry.updated", "registry.deleted",
-    "repository.created", "repository.deleted",
+    "repository.created", "repository.updated", "repository.deleted",
     "manifest.pushed", "manifest.deleted",
     "tag.updated", "tag.deleted",
     "blob.uploaded", "blob.stored", "blob.deleted", "blob.linked", "blob.unlinked",

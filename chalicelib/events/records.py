@@ -64,14 +64,20 @@ def _registry(name, new, old):
         return "registry.deleted", target, {}
     if new.get("resource_policy") != old.get("resource_policy"):
         return "policy.changed", target, {"of": "registry", "policy": "resource"}
-    return "registry.updated", target, {"changed": sorted(_changed(old, new) - _BOOKKEEPING)}
+    if new.get("policy") != old.get("policy"):
+        return "policy.changed", target, {"of": "registry", "policy": "content"}
+    return "registry.updated", target, {"changed": sorted(_changed(old, new) - _BOOKKEEPING - {"revision"})}
 
 
 def _repository(name, new, old):
-    if name == "MODIFY":
-        return None  # last_push moves with every push; manifest.pushed says it already
     image = old if name == "REMOVE" else new
     target = Target(registry=_after(image["pk"], "REG#"), repository=_after(image["sk"], "REPO#"))
+    if name == "MODIFY":
+        # last_push and last_pull move with every push and pull; events say those already.
+        changed = _changed(old, new) - _BOOKKEEPING - {"last_push", "last_pull", "revision"}
+        if "policy" in changed:
+            return "policy.changed", target, {"of": "repository", "policy": "content"}
+        return ("repository.updated", target, {"changed": sorted(changed)}) if changed else None
     return ("repository.created" if name == "INSERT" else "repository.deleted"), target, {}
 
 

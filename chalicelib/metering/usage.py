@@ -43,6 +43,11 @@ def delta_of(event: Event) -> UsageDelta | None:
 
 
 def record(event: Event, services) -> None:
+    if event.type == "artifact.pulled" and event.target.repository and event.target.digest:
+        # "Last pull" of the repository and the image (for retention and the API); moves only
+        # forward, so a redelivered pull changes nothing.
+        services.metadata.record_pull(event.target.registry, event.target.repository, event.target.digest,
+                                      event.time)
     registry, delta = event.target.registry, delta_of(event)
     if not registry or delta is None:  # a login failure with no registry named is nobody's usage
         return

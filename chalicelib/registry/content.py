@@ -1,15 +1,19 @@
 """Reads that list or locate content: blobs, tags, referrers and the catalog."""
 from __future__ import annotations
 
+from chalicelib.clock import Clock
 from chalicelib.oci import Code, Digest, OciError, RepoName
-from chalicelib.store.ports import BlobRecord, ReferrerRecord
+from chalicelib.store.ports import BlobInUse, BlobRecord, ReferrerRecord
+
+from . import gc
 
 
 class ContentService:
-    def __init__(self, metadata, objects, settings):
+    def __init__(self, metadata, objects, settings, clock: Clock):
         self._meta = metadata
         self._objects = objects
         self._settings = settings
+        self._clock = clock
 
     def blob(self, name: RepoName, digest: Digest) -> BlobRecord:
         record = self._meta.get_blob(name.registry, name.repository, str(digest))
@@ -21,8 +25,14 @@ class ContentService:
         return self._objects.presign_get(record.key, self._settings.presign_ttl_s)
 
     def delete_blob(self, name: RepoName, digest: Digest, actor: str = "system") -> None:
-        # Only the link goes; bytes shared with other repositories stay until GC.
-        if not self._meta.unlink_blob(name.registry, name.repository, str(digest), actor):
+        # Only the link goes; the bytes go with GC once no repository links them.
+        gc.mark(self._meta, self._clock, self._settings.gc_grace_s, [gc.blob_mark(name.registry, str(digest))])
+        try:
+            deleted = self._meta.unlink_blob(name.registry, name.repository, str(digest), actor)
+        except BlobInUse as error:
+            raise OciError(Code.DENIED, detail={"digest": str(digest), "references": error.refs},
+                           message=f"{error}; delete those manifests first") from None
+        if not deleted:
             raise OciError(Code.BLOB_UNKNOWN, detail={"digest": str(digest)})
 
     def tags(self, name: RepoName, last: str | None, limit: int | None) -> list[str]:

@@ -18,7 +18,17 @@ import rehashes
 from chalicelib.clock import Clock
 from chalicelib.oci import Code, Digest, OciError, RepoName
 from chalicelib.store import keys
-from chalicelib.store.ports import BlobRecord, IncompleteObject, UploadConflict, UploadSession, UploadUnknown
+from chalicelib.store.ports import (
+    BlobRecord,
+    IncompleteObject,
+    QuotaExceeded,
+    RegistryUnknown,
+    UploadConflict,
+    UploadSession,
+    UploadUnknown,
+)
+
+from . import gc
 
 PART_MIN = 5 * 1024 * 1024
 # Direct uploads above this use multipart part URLs (a single S3 PUT takes at most 5 GB).
@@ -89,7 +99,14 @@ class UploadService:
         if blob is None:
             return None
         self._registries.require(name.registry)
-        self._meta.link_blob(name.registry, name.repository, blob, actor)
+        gc.mark(self._meta, self._clock, self._settings.gc_grace_s,
+                [gc.link_mark(name.registry, name.repository, blob.digest)])
+        try:
+            if not self._meta.link_blob(name.registry, name.repository, blob, actor):
+                return None  # collected meanwhile: the client uploads it instead
+        except RegistryUnknown:
+            self._registries.require(name.registry)  # NAME_UNKNOWN, saying why
+            raise
         return Mounted(str(digest))
 
     # ---- chunks -----------------------------------------------------------------------
@@ -140,7 +157,9 @@ class UploadService:
         Reads only the hour partitions that expired since the last sweep."""
         now_hour = _hour(self._clock.now())
         last = self._meta.swept_until()
-        first = max(last + 1 if last is not None else now_hour - max_hours, now_hour - max_hours)
+        if last is None:  # no session was ever created
+            last = now_hour - 1
+        first = max(last + 1, now_hour - max_hours)
         swept = []
         for hour in range(first, now_hour):  # the current hour is not over yet
             for session in self._meta.expired_uploads(hour):
@@ -246,11 +265,25 @@ class UploadService:
 
     def _commit(self, session: UploadSession, digest: Digest, size: int, actor: str) -> Committed:
         blob = BlobRecord(str(digest), size, session.key)
+        registry = self._registries.require(session.registry)
+        # Marked first: if no manifest ever uses the blob, GC finds it after the grace period.
+        gc.mark(self._meta, self._clock, self._settings.gc_grace_s,
+                [gc.link_mark(session.registry, session.repository, blob.digest)])
         try:
-            stored = self._meta.commit_blob(session.registry, session.repository, blob, session.id, actor)
+            stored = self._meta.commit_blob(session.registry, session.repository, blob, session.id, actor,
+                                            quota=registry.quota_bytes)
         except UploadUnknown as error:
             raise OciError(Code.BLOB_UPLOAD_UNKNOWN, detail={"upload": session.id},
                            message="the upload was cancelled or expired before it completed") from error
+        except QuotaExceeded as error:
+            self._discard(session)
+            raise OciError(Code.DENIED, detail={"quota_bytes": error.quota, "stored_bytes": error.stored,
+                                                "blob_bytes": error.size},
+                           message=f"storage quota exceeded: {error}") from error
+        except RegistryUnknown:
+            self._discard(session)
+            self._registries.require(session.registry)  # NAME_UNKNOWN, saying why
+            raise
         if stored.key != session.key:  # another upload of the same bytes won: keep one copy
             self._objects.delete(session.key)
         return Committed(str(digest), stored.size)

@@ -30,6 +30,7 @@ from pynamodb.exceptions import PutError
 
 from chalicelib.clock import epoch
 
+from .dynamo import condition_failed
 from . import keys
 from .models import AuditDayItem, AuditItem
 
@@ -69,9 +70,6 @@ def _record(item: AuditItem) -> AuditRecord:
         details=MappingProxyType(dict(item.details or {})))
 
 
-def _condition_failed(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
-
 
 class AuditStore:
     def __init__(self) -> None:
@@ -95,7 +93,7 @@ class AuditStore:
         try:
             item.save(condition=AuditItem.pk.does_not_exist())
         except PutError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 return False  # a redelivery: the record is there, unchanged
             raise
         return True
@@ -110,7 +108,7 @@ class AuditStore:
             AuditDayItem(keys.audit_days_pk(day), partition, ttl=expires, updated_by="system:audit").save(
                 condition=AuditDayItem.ttl.does_not_exist() | (AuditDayItem.ttl < expires))
         except PutError as error:
-            if not _condition_failed(error):
+            if not condition_failed(error):
                 raise
         if len(self._marked) >= _MAX_MARKS:
             self._marked.clear()

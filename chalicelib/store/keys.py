@@ -3,13 +3,17 @@
 Table (one table, PK/SK):
   REGISTRIES             REG#<registry>             registry
   REG#<registry>         REPO#<repository>          repository
-  REG#<registry>         BLOB#<digest>              blob stored in the registry (size, S3 key)
-  REPO#<reg>/<repo>      BLOB#<digest>              blob linked into a repository
+  REG#<registry>         BLOB#<digest>              blob stored in the registry (size, S3 key, links)
+  REG#<registry>         BYTES                      unique bytes the registry stores (quota counter)
+  REPO#<reg>/<repo>      BLOB#<digest>              blob linked into a repository (refs: manifests using it)
   REPO#<reg>/<repo>      MAN#<digest>               manifest
   REPO#<reg>/<repo>      TAG#<tag>                  tag (carries a copy of its manifest record)
   REPO#<reg>/<repo>      REF#<subject>#<digest>     referrer of a subject
   UPLOADS#<hour>#<shard> <upload-id>                upload session, by expiry hour (TTL)
   SWEEP                  uploads                    last hour the upload sweep finished
+  SWEEP                  gc                         last hour whose GC marks were all looked at
+  GC#<hour>#<shard>      <target>#<registry>#…      something that may be garbage from that hour on
+  DELETIONS              <registry>[/<repository>]  a registry or repository being deleted
   PRINCIPALS             <type>#<name>              user, group or robot (robot names: <registry>+<name>)
   USAGE#<registry>       <YYYY-MM-DDTHH>#<repo|_>   hourly usage counters of a repository (_: the registry)
   USAGE#<registry>       EVENT#<event-id>           an event the meter has counted (TTL)
@@ -21,7 +25,8 @@ Table (one table, PK/SK):
 
 S3 (one bucket):
   <registry>/blobs/data/<upload-id>        blob bytes, committed in place (no copy)
-  <registry>/manifests/sha256/<hex>         manifest bytes
+  <registry>/manifests/<push-id>            manifest bytes (one object per first push into a repository)
+  <registry>/manifests/sha256/<hex>         manifest bytes of manifests pushed before per-push keys
   _uploads/<upload-id>/carry/<offset>-<n>   chunk bytes waiting to reach the 5 MiB part minimum
 """
 from __future__ import annotations
@@ -113,6 +118,26 @@ def uploads_pk(expiry_hour: int, shard: str) -> str:
 
 
 SWEEP_PK = "SWEEP"
+REGISTRY_BYTES_SK = "BYTES"
+DELETIONS_PK = "DELETIONS"
+GC_SHARDS = "0123456789abcdef"
+
+
+def gc_pk(hour: int, shard: str) -> str:
+    return f"GC#{hour}#{shard}"
+
+
+def gc_sk(target: str, registry: str, repository: str | None, digest: str | None, key: str | None) -> str:
+    # Unique per thing, so marking it twice in an hour writes one item.
+    return "#".join((target, registry, repository or "", digest or "", key or ""))
+
+
+def deletion_sk(registry: str, repository: str | None = None) -> str:
+    return f"{registry}/{repository}" if repository else registry
+
+
+def manifest_object_key(registry: str, push_id: str) -> str:
+    return f"{registry}/manifests/{push_id}"
 
 
 def blob_data_key(registry: str, upload_id: str) -> str:

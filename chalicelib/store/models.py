@@ -36,22 +36,43 @@ class RegistryItem(TableItem, discriminator="registry"):
     description = UnicodeAttribute(default="")
     # The registry's resource policy (JSON text): applies to every caller, anonymous included.
     resource_policy = UnicodeAttribute(null=True)
+    visibility = UnicodeAttribute(null=True)  # "private" (None) or "public" (anonymous pull)
+    quota_bytes = NumberAttribute(null=True)  # unique bytes stored at most; None: no quota
+    bucket = UnicodeAttribute(null=True)  # the registry's own S3 bucket; None: the deployment's
+    policy = UnicodeAttribute(null=True)  # content policy JSON (chalicelib/registry/policy.py)
+    status = UnicodeAttribute(null=True)  # None: active; "deleting": being removed
+    # Bumped by every settings update: If-Match / ETag for conflicting updates.
+    revision = NumberAttribute(default=0)
+
+
+class RegistryBytesItem(TableItem, discriminator="registry_bytes"):
+    """Unique bytes a registry stores: moved in the same transaction as the blob items, so a
+    quota is exact at the byte (the meter's gauge is an eventually consistent copy)."""
+    stored = NumberAttribute(default=0)
 
 
 class RepositoryItem(TableItem, discriminator="repository"):
     created_at = UTCDateTimeAttribute()
     last_push = UTCDateTimeAttribute(null=True)
+    last_pull = UTCDateTimeAttribute(null=True)
+    description = UnicodeAttribute(null=True)
+    policy = UnicodeAttribute(null=True)  # overrides of the registry's content policy (JSON)
+    revision = NumberAttribute(null=True)
 
 
 class BlobItem(TableItem, discriminator="blob"):
-    """Registry-level record of stored bytes; one per digest per registry."""
+    """Registry-level record of stored bytes; one per digest per registry. `links` counts the
+    repositories that link it: at 0 (and after the grace period) GC removes it and its bytes."""
     size = NumberAttribute()
     key = UnicodeAttribute()
+    links = NumberAttribute(null=True)
 
 
 class BlobLinkItem(TableItem, discriminator="blob_link"):
+    """A blob in a repository. `refs` counts the repository's manifests that reference it."""
     size = NumberAttribute()
     key = UnicodeAttribute()
+    refs = NumberAttribute(null=True)
 
 
 class ManifestFields(MapAttribute):
@@ -63,10 +84,14 @@ class ManifestFields(MapAttribute):
     inline = BinaryAttribute(null=True, legacy_encoding=False)
     created_at = UTCDateTimeAttribute(null=True)
     references = ListAttribute(of=UnicodeAttribute, null=True)
+    key = UnicodeAttribute(null=True)  # where the bytes are in S3 (None: the legacy content-addressed key)
+    pushed_by = UnicodeAttribute(null=True)
 
 
 class ManifestItem(TableItem, discriminator="manifest"):
     manifest = ManifestFields()
+    last_pull = UTCDateTimeAttribute(null=True)
+    scan = UnicodeAttribute(null=True)  # scan summary JSON (chalicelib/registry/policy.py reads it)
 
 
 class TagItem(TableItem, discriminator="tag"):
@@ -115,6 +140,25 @@ class PrincipalItem(TableItem, discriminator="principal"):
 
 class SweepItem(TableItem, discriminator="sweep"):
     hour = NumberAttribute()
+
+
+class GcMarkItem(TableItem, discriminator="gc_mark"):
+    """Something that may have become garbage (chalicelib/registry/gc.py): GC looks at it once
+    its hour is due, so a run reads what changed, never the whole bucket."""
+    registry = UnicodeAttribute()
+    repository = UnicodeAttribute(null=True)
+    digest = UnicodeAttribute(null=True)
+    key = UnicodeAttribute(null=True)  # an S3 key (manifest bytes)
+    target = UnicodeAttribute()  # "link" | "blob" | "manifest_object"
+
+
+class DeletionItem(TableItem, discriminator="deletion"):
+    """A registry or repository being deleted in the background, with its progress."""
+    registry = UnicodeAttribute()
+    repository = UnicodeAttribute(null=True)
+    requested_at = UTCDateTimeAttribute()
+    requested_by = UnicodeAttribute()
+    removed = JSONAttribute(default=dict)  # what is gone so far, by kind
 
 
 class WebhookItem(TableItem, discriminator="webhook"):
@@ -178,9 +222,9 @@ class AuditDayItem(TableItem, discriminator="audit_day"):
 
 def bind(table_name: str, region: str, host: str | None) -> None:
     """Point every model at the configured table (called once by build_services)."""
-    for model in (TableItem, RegistryItem, RepositoryItem, BlobItem, BlobLinkItem, ManifestItem,
-                  TagItem, ReferrerItem, UploadItem, SweepItem, PrincipalItem, WebhookItem, WebhookDeliveryItem,
-                  UsageItem, AuditItem, AuditDayItem):
+    for model in (TableItem, RegistryItem, RegistryBytesItem, RepositoryItem, BlobItem, BlobLinkItem,
+                  ManifestItem, TagItem, ReferrerItem, UploadItem, SweepItem, GcMarkItem, DeletionItem,
+                  PrincipalItem, WebhookItem, WebhookDeliveryItem, UsageItem, AuditItem, AuditDayItem):
         model.Meta.table_name = table_name
         model.Meta.region = region
         model.Meta.host = host

@@ -14,6 +14,24 @@ class RegistryRecord:
     name: str
     created_at: datetime
     description: str = ""
+    visibility: str = "private"      # "public": anyone may pull
+    quota_bytes: int | None = None   # unique bytes stored at most
+    bucket: str | None = None        # the registry's own S3 bucket (None: the deployment's)
+    policy: str | None = None        # content policy JSON (chalicelib/registry/policy.py)
+    status: str = "active"           # or "deleting"
+    revision: int = 0                # bumped by every settings update (ETag / If-Match)
+
+
+@dataclass(frozen=True)
+class RepositoryRecord:
+    registry: str
+    name: str                        # the path inside the registry
+    created_at: datetime
+    last_push: datetime | None = None
+    last_pull: datetime | None = None
+    description: str = ""
+    policy: str | None = None        # overrides of the registry's content policy (JSON)
+    revision: int = 0
 
 
 @dataclass(frozen=True)
@@ -36,12 +54,38 @@ class ManifestRecord:
     created_at: datetime | None = None
     # Digests this manifest refers to (blobs for an image, manifests for an index).
     references: tuple[str, ...] = ()
+    key: str | None = None           # S3 key of the bytes (None: the legacy content-addressed key)
+    pushed_by: str | None = None
+    # Kept on the manifest item only (a tag's copy has neither):
+    last_pull: datetime | None = None
+    scan: str | None = None          # scan summary JSON
+
+
+@dataclass(frozen=True)
+class GcMark:
+    """Something that may have become garbage: a blob link, a registry blob, manifest bytes."""
+    target: str                      # "link" | "blob" | "manifest_object"
+    registry: str
+    repository: str | None = None
+    digest: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class DeletionRecord:
+    registry: str
+    repository: str | None
+    requested_at: datetime
+    requested_by: str
+    removed: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class TagRecord:
     name: str
     manifest: ManifestRecord
+    updated_at: datetime | None = None  # when the tag last moved
+    updated_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +120,44 @@ class StoreError(Exception):
 
 class RegistryExists(StoreError):
     pass
+
+
+class RegistryUnknown(StoreError):
+    """No such registry, or it is being deleted."""
+
+
+class RevisionConflict(StoreError):
+    """The item changed since the revision the caller read (If-Match)."""
+
+
+class QuotaExceeded(StoreError):
+    def __init__(self, registry: str, quota: int, stored: int, size: int):
+        super().__init__(f"registry '{registry}' stores {stored} of its {quota}-byte quota; "
+                         f"{size} more bytes would exceed it by {stored + size - quota}")
+        self.registry, self.quota, self.stored, self.size = registry, quota, stored, size
+
+
+class TagImmutable(StoreError):
+    def __init__(self, tag: str):
+        super().__init__(tag)
+        self.tag = tag
+
+
+class ManifestExists(StoreError):
+    """The manifest item is not as the push expected (another push created it first, or it
+    was deleted meanwhile): read it again and retry."""
+
+
+class BlobsMissing(StoreError):
+    def __init__(self, digests: list[str]):
+        super().__init__(", ".join(digests))
+        self.digests = digests
+
+
+class BlobInUse(StoreError):
+    def __init__(self, digest: str, refs: int):
+        super().__init__(f"blob {digest} is referenced by {refs} manifest(s) of the repository")
+        self.digest, self.refs = digest, refs
 
 
 class UploadConflict(StoreError):

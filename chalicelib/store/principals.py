@@ -11,6 +11,7 @@ from typing import Callable
 
 from pynamodb.exceptions import DeleteError, PutError, UpdateError
 
+from .dynamo import condition_failed
 from . import keys
 from .models import PrincipalItem, RegistryItem
 from .ports import PrincipalExists, PrincipalRecord, PrincipalUnknown
@@ -26,9 +27,6 @@ def _record(item: PrincipalItem) -> PrincipalRecord:
         description=item.description or "")
 
 
-def _condition_failed(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
-
 
 class PrincipalStore:
     def create(self, record: PrincipalRecord, actor: str) -> PrincipalRecord:
@@ -41,7 +39,7 @@ class PrincipalStore:
         try:
             item.save(condition=PrincipalItem.pk.does_not_exist())
         except PutError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 raise PrincipalExists(f"{record.ptype} '{record.name}' already exists") from error
             raise
         return _record(item)
@@ -61,14 +59,14 @@ class PrincipalStore:
                 actions=[PrincipalItem.updated_by.set(actor)], condition=PrincipalItem.pk.exists(),
                 add_version_condition=False)
         except UpdateError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 raise PrincipalUnknown(f"{ptype} '{name}' does not exist") from error
             raise
         try:
             PrincipalItem(keys.PRINCIPALS_PK, keys.principal_sk(ptype, name)).delete(
                 condition=PrincipalItem.pk.exists(), add_version_condition=False)
         except DeleteError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 raise PrincipalUnknown(f"{ptype} '{name}' does not exist") from error
             raise
 
@@ -85,7 +83,7 @@ class PrincipalStore:
                 item.save()  # conditional on the version read
                 return _record(item)
             except PutError as error:
-                if not _condition_failed(error):
+                if not condition_failed(error):
                     raise
         raise RuntimeError(f"{ptype} '{name}' is being changed by others; try again")
 
@@ -100,12 +98,16 @@ class PrincipalStore:
     # ---- registry resource policies ---------------------------------------------------
 
     def registry_policy(self, registry: str) -> str | None:
+        return self.registry_access(registry)[0]
+
+    def registry_access(self, registry: str) -> tuple[str | None, str]:
+        """The registry's resource policy (JSON text) and its visibility."""
         try:
             item = RegistryItem.get(keys.REGISTRIES_PK, keys.registry_sk(registry),
-                                    attributes_to_get=["pk", "sk", "kind", "resource_policy"])
+                                    attributes_to_get=["pk", "sk", "kind", "resource_policy", "visibility"])
         except RegistryItem.DoesNotExist:
-            return None
-        return item.resource_policy
+            return None, "private"
+        return item.resource_policy, item.visibility or "private"
 
     def set_registry_policy(self, registry: str, document: str | None, actor: str, now: datetime) -> None:
         """Set (or with None remove) a registry's resource policy; PrincipalUnknown-like
@@ -117,6 +119,6 @@ class PrincipalStore:
             item.update(actions=[action, RegistryItem.updated_by.set(actor), RegistryItem.updated_at.set(now)],
                         condition=RegistryItem.pk.exists())
         except UpdateError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 raise LookupError(f"registry '{registry}' does not exist") from error
             raise

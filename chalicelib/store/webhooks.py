@@ -17,6 +17,7 @@ from pynamodb.exceptions import DeleteError, PutError
 
 from chalicelib.clock import epoch
 
+from .dynamo import condition_failed
 from . import keys
 from .models import WebhookDeliveryItem, WebhookItem
 
@@ -73,9 +74,6 @@ def _delivery(item: WebhookDeliveryItem) -> Delivery:
                     last_error=item.last_error, delivered_at=item.delivered_at)
 
 
-def _condition_failed(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
-
 
 class WebhookStore:
     # ---- subscriptions --------------------------------------------------------------------
@@ -88,7 +86,7 @@ class WebhookStore:
         try:
             item.save(condition=WebhookItem.pk.does_not_exist())
         except PutError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 raise WebhookExists(f"webhook '{sub.id}' already exists") from error
             raise
         return _subscription(item)
@@ -109,9 +107,16 @@ class WebhookStore:
             WebhookItem(keys.webhooks_pk(registry), keys.webhook_sk(webhook_id)).delete(
                 condition=WebhookItem.pk.exists())
         except DeleteError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 raise WebhookUnknown(f"webhook '{webhook_id}' does not exist") from error
             raise
+
+    def delete_all(self, registry: str) -> None:
+        for sub in self.list(registry):
+            try:
+                self.delete(registry, sub.id)
+            except WebhookUnknown:
+                pass
 
     # ---- delivery log ---------------------------------------------------------------------
 

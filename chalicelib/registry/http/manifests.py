@@ -12,6 +12,8 @@ def _found(request: Request, match, services, with_body: bool) -> Response:
     name = require_name(match.name)
     manifests = services.manifests
     record = manifests.resolve(name, match.reference, request.header_values("accept"))
+    if with_body:
+        manifests.check_pull(name, record)
     headers = {**API_VERSION, "Content-Type": record.media_type, "Content-Length": str(record.size),
                "Docker-Content-Digest": record.digest, "ETag": f'"{record.digest}"'}
     return Response(200, headers, manifests.content(name, record) if with_body else b"")
