@@ -40,7 +40,7 @@ def list_repositories(call: Call):
     while len(found) <= limit:
         page = call.services.metadata.list_repository_records(registry, after=after, limit=_PAGE_MAX)
         for record in page:
-            if query in record.name and allowed("repository:Pull", repository_resource(f"{registry}/{record.name}")):
+            if query in record.name and allowed("repository:Pull", repository_resource(registry, record.name)):
                 found.append(record)
         if len(page) < _PAGE_MAX:
             break
@@ -112,6 +112,6 @@ def _cursor(text: str | None) -> str | None:
     if not text:
         return None
     try:
-        return base64.urlsafe_b64decode(text.encode()).decode()[:256]
+        return base64.b64decode(text.encode(), altchars=b"-_", validate=True).decode()[:256]
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise ApiError(400, "INVALID_ARGUMENT", "cursor is the next_cursor of an earlier page") from None

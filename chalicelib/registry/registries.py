@@ -50,6 +50,11 @@ class _TtlCache:
             self._items[key] = (now + self._ttl, value)
         return value
 
+    def forget(self, registry: str) -> None:
+        """After a change made here: this process sees it at once (others within the TTL)."""
+        with self._lock:
+            self._items = {k: v for k, v in self._items.items() if k[1] != registry}
+
 
 class RegistryService:
     def __init__(self, metadata, clock: Clock, cache_ttl_s: float = 10.0):
@@ -100,6 +105,7 @@ class RegistryService:
             settings["bucket"] = self._check_bucket(bucket)
         if self._meta.get_deletion(name) is not None:
             raise Conflict(f"registry '{name}' is still being deleted; try again when it is gone")
+        self._cache.forget(name)  # a registry of this name may have existed, with another bucket
         return self._meta.create_registry(name, self._clock.now(), actor,
                                           **{k: v for k, v in settings.items() if v not in (None, "private", "")})
 
@@ -138,6 +144,8 @@ class RegistryService:
         except RevisionConflict:
             raise PreconditionFailed(f"registry '{name}' changed since revision {expected_revision}; "
                                      "read it again and retry") from None
+        finally:
+            self._cache.forget(name)
 
     def update_repository(self, name, changes: dict, actor: str, expected_revision: int | None = None):
         """Description and policy (already validated) of a repository."""
@@ -148,6 +156,8 @@ class RegistryService:
         except RevisionConflict:
             raise PreconditionFailed(f"repository '{name}' changed since revision {expected_revision}; "
                                      "read it again and retry") from None
+        finally:
+            self._cache.forget(name.registry)
 
     def stats(self, name: str) -> RegistryStats:
         repositories = self._meta.list_repository_records(name)
