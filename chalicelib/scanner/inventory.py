@@ -79,9 +79,9 @@ class Inventory:
             raise ValueError(f"unsupported inventory schema {document.get('schema')!r}")
         os_release = document.get("os")
         return cls(
-            os=_build(OsRelease, os_release) if os_release else None,
-            packages=tuple(_build(Package, p) for p in document.get("packages", ())),
-            secrets=tuple(_build(SecretFinding, s) for s in document.get("secrets", ())),
+            os=value_from_dict(OsRelease, os_release) if os_release else None,
+            packages=tuple(value_from_dict(Package, p) for p in document.get("packages", ())),
+            secrets=tuple(value_from_dict(SecretFinding, s) for s in document.get("secrets", ())),
             layers=tuple(document.get("layers", ())),
             warnings=tuple(document.get("warnings", ())),
         )
@@ -91,7 +91,7 @@ class Inventory:
         return cls.from_dict(json.loads(data))
 
 
-def _build(cls: type, values: dict[str, Any]) -> Any:
+def value_from_dict(cls: type, values: dict[str, Any]) -> Any:
     """A flat dataclass from its asdict() form; lists become tuples, unknown keys are
     dropped so that a newer writer's extra fields do not break an older reader."""
     known = {f.name for f in fields(cls)}
