@@ -63,9 +63,16 @@ def redact(secret: str) -> str:
     return secret[:shown] + "*" * min(len(secret) - shown, 12)
 
 
+# One pass that tells whether any rule could match: most files hold no keyword at all.
+_ANY_KEYWORD = re.compile(b"|".join(
+    b"(?i:" + re.escape(k) + b")" if rule.ignore_case else re.escape(k)
+    for rule in RULES for k in rule.keywords
+))
+
+
 def find_secrets(path: str, data: bytes) -> list[SecretMatch]:
     """Secrets in one text file (binary content yields nothing)."""
-    if is_binary(data):
+    if not data or is_binary(data) or not _ANY_KEYWORD.search(data):
         return []
     config = is_config_file(path)
     lower: bytes | None = None
