@@ -185,4 +185,4 @@ def test_many_small_files_keep_memory_flat():
     inventory_image([source(data, "application/vnd.oci.image.layer.v1.tar")])
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert peak < 3 * 1024 * 1024, peak
+    assert peak < 1024 * 1024, peak   # about 0.3 MB; 2.5 MB when TarInfos pile up
