@@ -52,4 +52,5 @@ def text_of(data: bytes) -> str:
 
 def relative(paths: Iterable[str]) -> tuple[str, ...]:
     """Absolute paths as package managers list them, made relative like layer paths."""
-    return tuple(p.strip().strip("/") for p in paths if p.strip().strip("/"))
+    cleaned = (p.strip().strip("/") for p in paths)
+    return tuple(p for p in cleaned if p and p != ".")

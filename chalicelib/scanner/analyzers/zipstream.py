@@ -53,7 +53,10 @@ class _Source:
         if self._pushed:
             data, self._pushed = self._pushed[:n], self._pushed[n:]
             return data
-        return self._read(n)
+        data = self._read(n)
+        if len(data) > n:   # a reader that returns more than asked
+            data, self._pushed = data[:n], data[n:]
+        return data
 
     def unread(self, data: bytes) -> None:
         self._pushed = data + self._pushed
