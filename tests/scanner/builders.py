@@ -199,6 +199,8 @@ def osv(id: str, ecosystem: str, name: str, events: list[dict] | None = None, *,
         affected["ranges"] = [{"type": "ECOSYSTEM", "events": events}]
     if versions is not None:
         affected["versions"] = list(versions)
+    if "ecosystem_specific" in extra:     # belongs to the affected package, not the record
+        affected["ecosystem_specific"] = extra.pop("ecosystem_specific")
     record = {"schema_version": "1.6.0", "id": id, "modified": modified, "aliases": list(aliases),
               "summary": f"{id} in {name}", "affected": [affected], **extra}
     if severity:
