@@ -19,6 +19,7 @@ ALL_ACTIONS = (
     "registry:UpdateRegistry", "registry:ManageAccess",
     "repository:Pull", "repository:Push", "repository:Delete", "repository:ManagePolicy",
     "scan:Read", "scan:Start", "audit:Read", "billing:Read", "iam:ManagePrincipals", "events:Manage",
+    "gc:Run",
 )
 
 # What each role allows in registry "acme", written out (not taken from roles.py).
@@ -57,6 +58,8 @@ def resource_for(action: str) -> str:
         return "mrn:iam:principals"
     if action.startswith("events:"):
         return "mrn:events:queues"
+    if action.startswith("gc:"):
+        return "mrn:gc:collector"
     return "mrn:repository:acme/team/app"
 
 
