@@ -3,6 +3,7 @@ record becomes at most one Event (None: a change nobody consumes, such as an upl
 session advancing or a consumer's own bookkeeping)."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from typing import Mapping
 from urllib.parse import unquote_plus
@@ -83,7 +84,7 @@ def _repository(name, new, old):
 
 def _manifest(name, new, old):
     if name == "MODIFY":
-        return None
+        return _scan_completed(new, old)  # else last_pull moved: artifact.pulled says it already
     image = old if name == "REMOVE" else new
     fields = image.get("manifest") or {}
     target = _repo_target(image["pk"], digest=fields.get("digest"))
@@ -92,6 +93,23 @@ def _manifest(name, new, old):
         if fields.get(optional):
             details[optional] = fields[optional]
     return ("manifest.pushed" if name == "INSERT" else "manifest.deleted"), target, details
+
+
+def _scan_completed(new, old):
+    """A scan's summary landing on its manifest is the scan's completion (once per scan: a
+    later pull or a redelivered record does not change the summary again)."""
+    if new.get("scan") == old.get("scan") or not new.get("scan"):
+        return None
+    try:
+        summary = json.loads(new["scan"])
+    except (TypeError, ValueError):
+        return None
+    if summary.get("status") not in ("completed", "failed"):
+        return None  # queued or running: not done yet
+    target = _repo_target(new["pk"], digest=(new.get("manifest") or {}).get("digest"))
+    details = {k: summary[k] for k in ("status", "severity_counts", "fixable", "secrets", "vulndb", "rescan",
+                                       "reason") if k in summary}
+    return "scan.completed", target, details
 
 
 def _tag(name, new, old):

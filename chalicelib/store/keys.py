@@ -14,6 +14,7 @@ Table (one table, PK/SK):
   SWEEP                  gc                         last hour whose GC marks were all looked at
   GC#<hour>#<shard>      <target>#<registry>#…      something that may be garbage from that hour on
   DELETIONS              <registry>[/<repository>]  a registry or repository being deleted
+  PULLED#<YYYY-MM-DD>    <registry>#<repo>#<digest> an image pulled that day (TTL): rescans start here
   PRINCIPALS             <type>#<name>              user, group or robot (robot names: <registry>+<name>)
   USAGE#<registry>       <YYYY-MM-DDTHH>#<repo|_>   hourly usage counters of a repository (_: the registry)
   USAGE#<registry>       EVENT#<event-id>           an event the meter has counted (TTL)
@@ -134,6 +135,14 @@ def gc_sk(target: str, registry: str, repository: str | None, digest: str | None
 
 def deletion_sk(registry: str, repository: str | None = None) -> str:
     return f"{registry}/{repository}" if repository else registry
+
+
+def pulled_pk(day: str) -> str:
+    return f"PULLED#{day}"
+
+
+def pulled_sk(registry: str, repository: str, digest: str) -> str:
+    return f"{registry}#{repository}#{digest}"
 
 
 def manifest_object_key(registry: str, push_id: str) -> str:

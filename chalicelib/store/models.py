@@ -152,6 +152,13 @@ class GcMarkItem(TableItem, discriminator="gc_mark"):
     target = UnicodeAttribute()  # "link" | "blob" | "manifest_object"
 
 
+class PulledItem(TableItem, discriminator="pulled"):
+    """An image pulled on a day (TTL): when the vulnerability data changes, these are rescanned."""
+    registry = UnicodeAttribute()
+    repository = UnicodeAttribute()
+    digest = UnicodeAttribute()
+
+
 class DeletionItem(TableItem, discriminator="deletion"):
     """A registry or repository being deleted in the background, with its progress."""
     registry = UnicodeAttribute()
@@ -223,7 +230,7 @@ class AuditDayItem(TableItem, discriminator="audit_day"):
 def bind(table_name: str, region: str, host: str | None) -> None:
     """Point every model at the configured table (called once by build_services)."""
     for model in (TableItem, RegistryItem, RegistryBytesItem, RepositoryItem, BlobItem, BlobLinkItem,
-                  ManifestItem, TagItem, ReferrerItem, UploadItem, SweepItem, GcMarkItem, DeletionItem,
+                  ManifestItem, TagItem, ReferrerItem, UploadItem, SweepItem, GcMarkItem, DeletionItem, PulledItem,
                   PrincipalItem, WebhookItem, WebhookDeliveryItem, UsageItem, AuditItem, AuditDayItem):
         model.Meta.table_name = table_name
         model.Meta.region = region

@@ -7,8 +7,10 @@ from pynamodb.exceptions import PutError, UpdateError
 
 from .. import keys
 from ..dynamo import condition_failed, get_item
-from ..models import RegistryBytesItem, RegistryItem, RepositoryItem
+from ..models import ManifestItem, PulledItem, RegistryBytesItem, RegistryItem, RepositoryItem
 from ..ports import RegistryExists, RegistryRecord, RegistryUnknown, RepositoryRecord, RevisionConflict
+
+_PULLED_TTL_S = 32 * 24 * 3600  # rescans look back at most a month
 
 # Registry settings an update may change, and the attribute each is stored in.
 REGISTRY_SETTINGS = ("description", "visibility", "quota_bytes", "policy")
@@ -65,6 +67,11 @@ class RegistryItems:
 
     # ---- repositories -----------------------------------------------------------------
 
+    def recently_pulled(self, days: list[str]) -> list[tuple[str, str, str]]:
+        """(registry, repository, digest) of the images pulled on these days (YYYY-MM-DD)."""
+        found = {(i.registry, i.repository, i.digest) for day in days for i in PulledItem.query(keys.pulled_pk(day))}
+        return sorted(found)
+
     def list_repositories(self, registry: str) -> list[str]:
         prefix = keys.repository_sk("")
         return [keys.strip(prefix, i.sk) for i in RepositoryItem.query(
@@ -113,9 +120,10 @@ class RegistryItems:
 
     def record_pull(self, registry: str, repository: str, digest: str, when: datetime) -> None:
         """Move `last_pull` of the repository and the manifest forward (never back: a late,
-        redelivered pull event changes nothing)."""
-        from ..models import ManifestItem
-
+        redelivered pull event changes nothing), and list the image among the day's pulls."""
+        day = keys.audit_day(when)
+        PulledItem(keys.pulled_pk(day), keys.pulled_sk(registry, repository, digest), registry=registry,
+                   repository=repository, digest=digest, ttl=int(when.timestamp()) + _PULLED_TTL_S).save()
         for model, pk, sk in ((RepositoryItem, keys.registry_pk(registry), keys.repository_sk(repository)),
                               (ManifestItem, keys.repo_pk(registry, repository), keys.manifest_sk(digest))):
             try:
