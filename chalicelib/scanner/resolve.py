@@ -31,10 +31,11 @@ def build_inventory(reading: ImageReading, config: dict[str, Any] | None) -> Inv
     packages: list[Package] = []
     for path in sorted(visible):
         top = visible[path]
+        history = _history(reading.files[path], top.layer)
         for found in top.findings.packages:
             if found.type not in OS_PACKAGE_TYPES and path_key(path) in owned:
                 continue
-            layer = _introducing_layer(found, reading.files[path], top.layer)
+            layer = min((layer for layer, declared in history if _identity(found) in declared), default=top.layer)
             packages.append(_package(found, path, reading.layers[layer], os_release))
             if len(packages) > reading.limits.max_packages:
                 raise ScanFailed(f"image declares more than {reading.limits.max_packages} packages (limit)")
@@ -65,13 +66,12 @@ def _identity(found: FoundPackage) -> tuple:
     return found.type, found.name, found.version, found.member
 
 
-def _introducing_layer(found: FoundPackage, versions: list[RecordedFile], top: int) -> int:
-    """The first layer whose copy of this file already declared the same package at
-    the same version: dpkg rewrites its status file in every layer that installs
-    anything, but the package came with the first."""
-    identity = _identity(found)
-    layers = [v.layer for v in versions if v.layer <= top and any(_identity(p) == identity for p in v.findings.packages)]
-    return min(layers, default=top)
+def _history(versions: list[RecordedFile], top: int) -> list[tuple[int, set[tuple]]]:
+    """What each copy of a file up to the visible one declared. A package is
+    attributed to the first layer whose copy already declared it at the same version:
+    dpkg rewrites its status file in every layer that installs anything, but the
+    package came with the first."""
+    return [(v.layer, {_identity(p) for p in v.findings.packages}) for v in versions if v.layer <= top]
 
 
 def _package(found: FoundPackage, path: str, layer: str, os_release: OsRelease | None) -> Package:

@@ -55,12 +55,17 @@ class BinaryScan:
             if len(self._go_info) < _MAX_BUILD_INFO:
                 self._go_info += chunk[: _MAX_BUILD_INFO - len(self._go_info)]
             return
-        window = self._go_tail + chunk
-        at = window.find(GO_MAGIC)
+        # Only the seam between chunks is copied; the chunk itself is searched in place.
+        seam = self._go_tail + chunk[: len(GO_MAGIC) - 1]
+        at = seam.find(GO_MAGIC)
         if at >= 0:
-            self._go_info = bytearray(window[at:at + _MAX_BUILD_INFO])
+            self._go_info = bytearray(seam[at:] + chunk[len(GO_MAGIC) - 1:_MAX_BUILD_INFO])
+            return
+        at = chunk.find(GO_MAGIC)
+        if at >= 0:
+            self._go_info = bytearray(chunk[at:at + _MAX_BUILD_INFO])
         else:
-            self._go_tail = window[-(len(GO_MAGIC) - 1):]
+            self._go_tail = chunk[-(len(GO_MAGIC) - 1):]
 
     def _go_packages(self) -> tuple[list[FoundPackage], list[str]]:
         if self._go_info is None:
@@ -75,15 +80,23 @@ class BinaryScan:
         if self._inflate is not None:
             self._inflate_more(chunk)
             return
-        window = self._zlib_tail + chunk
-        last = len(window) - _PROBE
-        for match in _ZLIB_HEADER_RE.finditer(window, 0, max(0, last)):
-            start = match.start()
-            if _inflates_to_auditable(window[start:start + _PROBE]):
-                self._inflate = zlib.decompressobj()
-                self._inflate_more(window[start:])
+        # Candidates that started in the previous chunk's last bytes get their probe now.
+        seam = self._zlib_tail + chunk[:_PROBE]
+        for match in _ZLIB_HEADER_RE.finditer(seam, 0, len(self._zlib_tail)):
+            if _inflates_to_auditable(seam[match.start():]):
+                self._start_inflating(seam[match.start():len(self._zlib_tail)] + chunk)
                 return
-        self._zlib_tail = window[max(0, last):]
+        last = max(0, len(chunk) - _PROBE)
+        for match in _ZLIB_HEADER_RE.finditer(chunk, 0, last):
+            start = match.start()
+            if _inflates_to_auditable(chunk[start:start + _PROBE]):
+                self._start_inflating(chunk[start:])
+                return
+        self._zlib_tail = chunk[last:]
+
+    def _start_inflating(self, data: bytes) -> None:
+        self._inflate = zlib.decompressobj()
+        self._inflate_more(data)
 
     def _inflate_more(self, data: bytes) -> None:
         try:
@@ -99,8 +112,7 @@ class BinaryScan:
             # The last bytes were never probed with a full window.
             for match in _ZLIB_HEADER_RE.finditer(self._zlib_tail):
                 if _inflates_to_auditable(self._zlib_tail[match.start():]):
-                    self._inflate = zlib.decompressobj()
-                    self._inflate_more(self._zlib_tail[match.start():])
+                    self._start_inflating(self._zlib_tail[match.start():])
                     break
         packages, warnings = self._go_packages()
         if self._auditable:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from .rules import RULES, Rule
 
-# Content that is never a secret store, or belongs to the distribution.
-_SKIPPED_DIRS = (
+# Content that is never a secret store.
+_NEVER_DIRS = (
     "usr/share/doc/", "usr/share/man/", "usr/share/info/", "usr/share/locale/", "usr/share/zoneinfo/",
     "usr/share/i18n/", "usr/share/mime/", "usr/share/ca-certificates/", "usr/include/", "usr/lib/locale/",
     "etc/ssl/certs/", "var/lib/dpkg/", "var/lib/apk/", "lib/apk/db/", "var/lib/rpm/", "usr/lib/sysimage/rpm/",
@@ -20,9 +20,18 @@ _SKIPPED_SUFFIXES = (
     ".so", ".a", ".o", ".pyc", ".pyo", ".class", ".mo", ".db", ".sqlite", ".pdf", ".mp3", ".mp4", ".wasm",
     ".map", ".lock", ".sum",
 )
-# Third-party code ships test fixtures full of fake keys; nobody deploys those on purpose.
-_THIRD_PARTY = re.compile(r"(?:^|/)(?:site-packages|dist-packages|node_modules|vendor|gems)/")
+# Code someone else published: the distribution's trees and package managers' trees.
+# They hold most of an image's text and almost never its owner's secrets, so only
+# files named like credentials are searched there; everything else (the application,
+# /etc, /root, /home, /srv, /opt, /usr/local) is searched whole.
+_DISTRIBUTION_DIRS = ("usr/share/", "usr/lib/", "usr/lib64/", "usr/libexec/", "lib/", "lib64/")
+_THIRD_PARTY = re.compile(r"(?:^|/)(?:site-packages|dist-packages|node_modules|vendor|gems|\.m2|\.cargo|go/pkg/mod)/")
+# Their test fixtures are full of fake keys.
 _TEST_DIR = re.compile(r"/(?:tests?|testdata|testing|__tests__|fixtures|spec|examples?)/")
+_CREDENTIAL_NAMES = re.compile(
+    r"(?:\.env(?:\..*)?|\.npmrc|\.pypirc|\.netrc|\.pgpass|\.htpasswd|\.git-credentials|\.dockercfg|credentials"
+    r"|id_(?:rsa|dsa|ecdsa|ed25519)|.*\.(?:pem|key|p8|credentials))"
+)
 _CONFIG_SUFFIXES = (
     ".env", ".ini", ".cfg", ".conf", ".config", ".cnf", ".properties", ".yaml", ".yml", ".json", ".toml",
     ".xml", ".sh", ".bash", ".npmrc", ".pypirc", ".netrc", ".pgpass", ".htpasswd", ".tfvars", ".credentials",
@@ -43,9 +52,11 @@ class SecretMatch:
 
 def wants(path: str) -> bool:
     """Whether the file at `path` is worth searching (by its name alone)."""
-    if path.startswith(_SKIPPED_DIRS) or path.lower().endswith(_SKIPPED_SUFFIXES):
+    if path.startswith(_NEVER_DIRS) or path.lower().endswith(_SKIPPED_SUFFIXES):
         return False
-    return not (_THIRD_PARTY.search(path) and _TEST_DIR.search("/" + path))
+    if path.startswith(_DISTRIBUTION_DIRS) or _THIRD_PARTY.search(path):
+        return bool(_CREDENTIAL_NAMES.fullmatch(path.rpartition("/")[2])) and not _TEST_DIR.search("/" + path)
+    return True
 
 
 def is_config_file(path: str) -> bool:
@@ -63,32 +74,31 @@ def redact(secret: str) -> str:
     return secret[:shown] + "*" * min(len(secret) - shown, 12)
 
 
-# One pass that tells whether any rule could match: most files hold no keyword at all.
-_ANY_KEYWORD = re.compile(b"|".join(
-    b"(?i:" + re.escape(k) + b")" if rule.ignore_case else re.escape(k)
-    for rule in RULES for k in rule.keywords
-))
+# Keyword filter: one lowered copy of the file, then plain substring searches (fast
+# memory scans; one regex alternation of all keywords is several times slower).
+_KEYWORDS = tuple((rule, tuple(k.lower() for k in rule.keywords)) for rule in RULES)
 
 
 def find_secrets(path: str, data: bytes) -> list[SecretMatch]:
     """Secrets in one text file (binary content yields nothing)."""
-    if not data or is_binary(data) or not _ANY_KEYWORD.search(data):
+    if not data or is_binary(data):
         return []
-    config = is_config_file(path)
-    lower: bytes | None = None
+    # Generic assignments are for the application's own configuration; third-party
+    # packages' JSON and YAML are full of documented example passwords.
+    config = is_config_file(path) and not _THIRD_PARTY.search(path)
+    lowered = data.lower()
+    present: dict[bytes, bool] = {}    # rules share keywords: search each once
+    rules = [
+        rule for rule, keywords in _KEYWORDS
+        if (config or not rule.config_files_only)
+        and any(present[k] if k in present else present.setdefault(k, k in lowered) for k in keywords)
+    ]
+    if not rules:
+        return []
     found: list[SecretMatch] = []
     anchors: dict[str, list[int]] = {}
     reported: set[tuple[int, int]] = set()   # one secret, one finding, whichever rule saw it first
-    for rule in RULES:
-        if rule.config_files_only and not config:
-            continue
-        if rule.ignore_case:
-            lower = data.lower() if lower is None else lower
-            haystack = lower
-        else:
-            haystack = data
-        if not any(keyword in haystack for keyword in rule.keywords):
-            continue
+    for rule in rules:
         for start, end, secret_span in _matches(rule, data, anchors):
             secret = data[secret_span[0]:secret_span[1]]
             if secret_span in reported or (rule.accept and not rule.accept(secret)):

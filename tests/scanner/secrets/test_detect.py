@@ -16,7 +16,7 @@ STRIPE = "sk_live_" + "51Hb" * 6
 GOOGLE = "AIza" + "SyD-" + "k" * 31
 JWT = "eyJhbGciOiJIUzI1NiJ9" + "." + "eyJzdWIiOiIxMjM0NTY3ODkwIn0" + "." + "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
 AWS_ID = "AKIA" + "Q3VZ7TLB2KXM4NPR"
-AWS_SECRET = "9drTJvcXLB89EXAMPLEKEYq2/fZqWNhHfBtz7mZJ"
+AWS_SECRET = "9drTJvcXLB89hY3kpoWQEmq2/fZqWNhHfBtz7mZJ"
 PEM = "-----BEGIN RSA PRIVATE KEY-----\n" + ("MIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM2" + "Qx8kVb0pL3nR7tYw5eH1aZ9cD4fG6jK2\n") * 5 + "-----END RSA PRIVATE KEY-----\n"
 
 
@@ -41,6 +41,15 @@ def test_aws_key_pair_and_lines():
     text = f"[default]\naws_access_key_id = {AWS_ID}\naws_secret_access_key = {AWS_SECRET}\n"
     matches = find_secrets("root/.aws/credentials", text.encode())
     assert [(m.rule.id, m.line) for m in matches] == [("aws-access-key-id", 2), ("aws-secret-access-key", 3)]
+
+
+def test_aws_documentation_examples_are_not_secrets():
+    text = b"aws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+    assert find_secrets("srv/docs/credentials.conf", text) == []
+
+
+def test_generic_assignments_not_in_third_party_packages():
+    assert find_secrets("app/site-packages/botocore/data/iam/examples-1.json", b'{"Password": "h]6EszR}vJ*m"}') == []
 
 
 def test_a_40_character_string_alone_is_not_an_aws_secret():
@@ -87,3 +96,9 @@ def test_binary_content_and_skipped_paths():
     assert not wants("usr/lib/python3.11/site-packages/paramiko/tests/test_rsa.key")
     assert wants("srv/app/tests/fixtures.env")
     assert wants("root/.aws/credentials")
+    assert wants("etc/app/settings.yaml") and wants("usr/local/bin/deploy.sh")
+    # Published code is searched only where credentials are kept.
+    assert not wants("srv/app/node_modules/express/lib/router.js")
+    assert not wants("usr/lib/python3/dist-packages/yaml/__init__.py")
+    assert wants("srv/app/node_modules/some-pkg/.npmrc")
+    assert wants("usr/lib/ssl/private/server.key")
