@@ -24,9 +24,7 @@ import argparse
 import hashlib
 import io
 import json
-import os
 import random
-import resource
 import subprocess
 import sys
 import sysconfig
@@ -51,7 +49,7 @@ class _GzipTarWriter:
         self._file = path.open("wb")
         self._gzip = zlib.compressobj(6, zlib.DEFLATED, 31)
         self._hash = hashlib.sha256()
-        self._tar = tarfile.open(fileobj=self, mode="w|", format=tarfile.PAX_FORMAT)
+        self._tar = tarfile.open(fileobj=self, mode="w|", format=tarfile.PAX_FORMAT)  # noqa: SIM115 - closed by close()
         self.uncompressed = 0
         self.path = path
 

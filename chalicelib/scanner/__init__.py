@@ -30,7 +30,36 @@ _EXPORTS = {
     "Summary": "report", "build_report": "report", "combine_reports": "report", "filter_report": "report",
     "SEVERITIES": "severities", "sbom": "sbom",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "DEFAULT_LIMITS",
+    "POINTER_KEY",
+    "SEVERITIES",
+    "DbInfo",
+    "Finding",
+    "Inventory",
+    "LayerSource",
+    "Limits",
+    "OsRelease",
+    "Package",
+    "PlatformReport",
+    "Pointer",
+    "Report",
+    "ScanFailed",
+    "SecretFinding",
+    "Summary",
+    "VulnDB",
+    "VulnDBError",
+    "build_report",
+    "combine_reports",
+    "current_pointer",
+    "filter_report",
+    "import_osv",
+    "inventory_image",
+    "load",
+    "match",
+    "publish",
+    "sbom",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -53,7 +82,14 @@ if TYPE_CHECKING:  # for type checkers and editors; never executed
     from .inventory import Inventory, OsRelease, Package, SecretFinding
     from .limits import DEFAULT_LIMITS, Limits
     from .matcher import match
-    from .report import PlatformReport, Report, Summary, build_report, combine_reports, filter_report
+    from .report import (
+        PlatformReport,
+        Report,
+        Summary,
+        build_report,
+        combine_reports,
+        filter_report,
+    )
     from .sbom import sbom
     from .scan import inventory_image
     from .severities import SEVERITIES

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import tarfile
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 from .analyzers import osrelease
 from .analyzers.apk import ApkAnalyzer
@@ -28,7 +29,8 @@ from .image.entries import WHITEOUT_PREFIX, Entry, read_entries
 from .image.overlay import LayerPaths, Overlay, path_key
 from .image.streams import ByteBudget, DigestCheckingReader, TarStream
 from .limits import Limits
-from .secrets.detect import SecretMatch, find_secrets, wants as wants_secrets
+from .secrets.detect import SecretMatch, find_secrets
+from .secrets.detect import wants as wants_secrets
 
 METADATA_ANALYZERS: tuple[MetadataAnalyzer, ...] = (
     DpkgAnalyzer(), ApkAnalyzer(), RpmAnalyzer(), PythonAnalyzer(), NodeAnalyzer(), RubyAnalyzer(),
@@ -140,13 +142,11 @@ class ImageReading:
         if analyzer is not None:
             self._read_metadata(index, label, entry, reader, analyzer)
         elif ARCHIVES.matches(path):
-            try:
-                findings = ARCHIVES.analyze(path, reader.read, entry.size, self.limits)
-            except ZipBomb as error:
-                raise ScanFailed(f"layer {label}: {path}: {error}") from None
+            findings = _guarded(label, path, ARCHIVES.name,
+                                lambda: ARCHIVES.analyze(path, reader.read, entry.size, self.limits))
             self._record(index, path, findings)
         else:
-            self._read_other(index, entry, reader)
+            self._read_other(index, label, entry, reader)
 
     def _read_metadata(self, index: int, label: str, entry: Entry, reader: BinaryIO,
                        analyzer: MetadataAnalyzer) -> None:
@@ -157,26 +157,16 @@ class ImageReading:
                 f"for {analyzer.name} metadata"
             )
         data = reader.read()
-        try:
-            findings = analyzer.parse(entry.path, data)
-        except ScanFailed:
-            raise
-        except Exception as error:  # noqa: BLE001 - hostile input must not crash the scan
-            findings = FileFindings(warnings=(f"{entry.path}: unreadable {analyzer.name} metadata "
-                                              f"({error.__class__.__name__})",))
+        findings = _guarded(label, entry.path, analyzer.name, lambda: analyzer.parse(entry.path, data))
         # Package-manager records are not searched for secrets: their READMEs are full
         # of example tokens.
         self._record(index, entry.path, findings)
 
-    def _read_other(self, index: int, entry: Entry, reader: BinaryIO) -> None:
+    def _read_other(self, index: int, label: str, entry: Entry, reader: BinaryIO) -> None:
         head = reader.read(_HEAD)
         if is_executable(head) and entry.size <= self.limits.max_binary_bytes:
-            scan = BinaryScan()
-            chunk = head
-            while chunk:
-                scan.feed(chunk)
-                chunk = reader.read(_CHUNK)
-            self._record(index, entry.path, scan.finish())
+            findings = _guarded(label, entry.path, "executable", lambda: _scan_binary(head, reader))
+            self._record(index, entry.path, findings)
         elif entry.size <= self.limits.max_secret_file_bytes and wants_secrets(entry.path):
             self._search_secrets(index, entry, head + reader.read() if len(head) == _HEAD else head)
 
@@ -196,6 +186,28 @@ class ImageReading:
             owned = array("Q", (path_key(p) for p in findings.owned_paths))
             kept = replace(findings, owned_paths=(), warnings=())   # the strings are not kept
             self.files.setdefault(path, []).append(RecordedFile(index, kept, owned))
+
+
+def _scan_binary(head: bytes, reader: BinaryIO) -> FileFindings:
+    scan = BinaryScan()
+    chunk = head
+    while chunk:
+        scan.feed(chunk)
+        chunk = reader.read(_CHUNK)
+    return scan.finish()
+
+
+def _guarded(label: str, path: str, what: str, analyze: Callable[[], FileFindings]) -> FileFindings:
+    """Run one analyzer: a parser tripping over hostile bytes costs a warning, not the
+    scan; a damaged layer (tar errors) or a bomb still ends it."""
+    try:
+        return analyze()
+    except (ScanFailed, tarfile.ReadError, EOFError):
+        raise
+    except ZipBomb as error:
+        raise ScanFailed(f"layer {label}: {path}: {error}") from None
+    except Exception as error:  # noqa: BLE001 - see the docstring
+        return FileFindings(warnings=(f"{path}: unreadable {what} ({error.__class__.__name__})",))
 
 
 def _short(digest: str) -> str:

@@ -8,14 +8,14 @@ record of one CVE) become one finding."""
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from .ecosystems import normalize_name, package_ecosystem
 from .findings import Finding
 from .inventory import Inventory, Package
+from .severities import severity_rank
 from .versions import evaluate
 from .vulndb.db import Candidate, VulnDB
-from .severities import severity_rank
 from .vulndb.severity import Rating
 
 _CVE_RE = re.compile(r"CVE-\d{4}-\d{4,}")

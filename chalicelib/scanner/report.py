@@ -9,8 +9,9 @@ manifest item and pull policies, JSON for S3, and the filters the API offers.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Collection, Iterable
+from typing import Any
 
 from .findings import Finding
 from .inventory import Inventory, OsRelease, SecretFinding, value_from_dict

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from cyclonedx.model import Property
 from cyclonedx.model.bom import Bom, BomMetaData
@@ -38,7 +38,7 @@ def sbom(inventory: Inventory, subject_name: str, subject_digest: str, timestamp
         ))
     bom = Bom(
         serial_number=uuid.uuid5(uuid.NAMESPACE_URL, f"moorage:sbom:{subject_digest}"),
-        metadata=BomMetaData(component=image, timestamp=timestamp or datetime.now(timezone.utc)),
+        metadata=BomMetaData(component=image, timestamp=timestamp or datetime.now(UTC)),
         components=components,
     )
     bom.register_dependency(image, components)

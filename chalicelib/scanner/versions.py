@@ -95,9 +95,8 @@ def _evaluate_range(installed: Version, cls: type[Version], events, kind: str) -
                 affected = False
             elif affected and not closing:
                 closing.append(text)
-        elif name == "last_affected":
-            if _after(installed, bound):
-                affected = False
+        elif name == "last_affected" and _after(installed, bound):
+            affected = False
     if not affected:
         return None
     return closing

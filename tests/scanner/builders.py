@@ -12,8 +12,8 @@ import struct
 import tarfile
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import zstandard
 
@@ -167,7 +167,7 @@ class Unseekable(io.BytesIO):
     def seekable(self) -> bool:
         return False
 
-    def seek(self, *args):  # noqa: D401
+    def seek(self, *args):
         raise io.UnsupportedOperation("unseekable")
 
     def tell(self) -> int:

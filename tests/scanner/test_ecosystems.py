@@ -1,6 +1,10 @@
 import pytest
 
-from chalicelib.scanner.ecosystems import distro_ecosystem, normalize_ecosystem, normalize_name
+from chalicelib.scanner.ecosystems import (
+    distro_ecosystem,
+    normalize_ecosystem,
+    normalize_name,
+)
 from chalicelib.scanner.inventory import OsRelease
 
 

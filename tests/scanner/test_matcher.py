@@ -9,7 +9,15 @@ import json
 import pytest
 
 from chalicelib.scanner import Inventory, VulnDB, import_osv, inventory_image, match
-from tests.scanner.builders import fake_elf, go_build_info, jar, osv, pom_properties, sources, write_osv
+from tests.scanner.builders import (
+    fake_elf,
+    go_build_info,
+    jar,
+    osv,
+    pom_properties,
+    sources,
+    write_osv,
+)
 from tests.support.images import build_image, tar_layer
 
 CVSS_HIGH = [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"}]

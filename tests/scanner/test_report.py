@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from chalicelib.registry.policy import effective
-from chalicelib.scanner import Finding, Inventory, OsRelease, Report, SecretFinding, build_report, combine_reports, filter_report
+from chalicelib.scanner import (
+    Finding,
+    Inventory,
+    OsRelease,
+    Report,
+    SecretFinding,
+    build_report,
+    combine_reports,
+    filter_report,
+)
 
 
 def _finding(id: str, severity: str, package: str = "openssl", fixed=("3.0.13",), type="deb") -> Finding:
@@ -52,7 +61,7 @@ def test_platforms_combine_and_count_once():
 
 def test_filters():
     report = build_report(INVENTORY, FINDINGS, "v1")
-    ids = lambda r: [f.id for f in r.findings]  # noqa: E731
+    ids = lambda r: [f.id for f in r.findings]
     assert ids(filter_report(report, severity="critical")) == ["CVE-2024-0001"]
     assert ids(filter_report(report, severity=["HIGH", "LOW"])) == ["CVE-2024-0002", "CVE-2024-0003"]
     assert ids(filter_report(report, fixable=True)) == ["CVE-2024-0001", "CVE-2024-0003"]
@@ -72,8 +81,8 @@ def test_the_pull_policy_reads_the_summary():
     report = build_report(INVENTORY, FINDINGS, "v1")
     policy = effective(json.dumps({"block_pull": {"severity": "HIGH", "allowlist": ["CVE-2024-0002"]}}))
     refusal = policy.pull_refusal("acme/app", "sha256:cc", json.dumps(report.summary().to_dict()),
-                                  datetime(2026, 1, 1, tzinfo=timezone.utc))
+                                  datetime(2026, 1, 1, tzinfo=UTC))
     assert refusal and "CVE-2024-0001" in refusal and "CVE-2024-0002" not in refusal
     clean = build_report(replace(INVENTORY, secrets=()), FINDINGS[2:], "v1")
     assert policy.pull_refusal("acme/app", "sha256:cc", json.dumps(clean.summary().to_dict()),
-                               datetime(2026, 1, 1, tzinfo=timezone.utc)) is None
+                               datetime(2026, 1, 1, tzinfo=UTC)) is None

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from chalicelib.scanner import inventory_image, sbom
 from tests.scanner.builders import sources
 from tests.support.images import build_image, tar_layer
 
-WHEN = datetime(2026, 1, 1, tzinfo=timezone.utc)
+WHEN = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_sbom_lists_every_package_with_its_purl_and_layer(dpkg_status, venv_dist_infos):

@@ -6,7 +6,7 @@ bounded depth. Read as a stream (see zipstream.py)."""
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from ..limits import Limits
 from .base import FileFindings, FoundPackage, text_of
@@ -76,7 +76,7 @@ def _coordinates(poms, manifest, file_name, member) -> list[FoundPackage]:
     ]
     if found:
         return found
-    first = lambda key: (manifest.get(key) or [""])[0].split(";")[0].strip()  # noqa: E731
+    first = lambda key: (manifest.get(key) or [""])[0].split(";")[0].strip()
     artifact = first("Implementation-Title") or first("Bundle-SymbolicName")
     version = first("Implementation-Version") or first("Bundle-Version")
     group = first("Implementation-Vendor-Id")

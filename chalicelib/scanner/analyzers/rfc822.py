@@ -3,7 +3,7 @@ METADATA/PKG-INFO and MANIFEST.MF all use this shape."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 
 def stanzas(text: str) -> Iterator[dict[str, str]]:

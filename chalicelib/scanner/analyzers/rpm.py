@@ -10,8 +10,20 @@ from __future__ import annotations
 import sqlite3
 
 from .base import FileFindings, FoundPackage
-from .rpmheader import (ARCH, BASENAMES, DIRINDEXES, DIRNAMES, EPOCH, LICENSE, NAME, RELEASE,
-                        SOURCERPM, VERSION, HeaderError, parse_header)
+from .rpmheader import (
+    ARCH,
+    BASENAMES,
+    DIRINDEXES,
+    DIRNAMES,
+    EPOCH,
+    LICENSE,
+    NAME,
+    RELEASE,
+    SOURCERPM,
+    VERSION,
+    HeaderError,
+    parse_header,
+)
 
 SQLITE_DATABASES = ("var/lib/rpm/rpmdb.sqlite", "usr/lib/sysimage/rpm/rpmdb.sqlite")
 UNSUPPORTED_DATABASES = {

@@ -8,9 +8,9 @@ import re
 from .base import NOTHING, FileFindings, FoundPackage, text_of
 
 # s.name = "rake".freeze / s.version = "13.0.6" / s.licenses = ["MIT".freeze]
-_NAME_RE = re.compile(r"""^\s*\w+\.name\s*=\s*["']([^"']+)["']""", re.M)
-_VERSION_RE = re.compile(r"""^\s*\w+\.version\s*=\s*["']([^"']+)["']""", re.M)
-_LICENSES_RE = re.compile(r"""^\s*\w+\.licenses?\s*=\s*\[?([^\n\]]*)""", re.M)
+_NAME_RE = re.compile(r"""^\s*\w+\.name\s*=\s*["']([^"']+)["']""", re.MULTILINE)
+_VERSION_RE = re.compile(r"""^\s*\w+\.version\s*=\s*["']([^"']+)["']""", re.MULTILINE)
+_LICENSES_RE = re.compile(r"""^\s*\w+\.licenses?\s*=\s*\[?([^\n\]]*)""", re.MULTILINE)
 _QUOTED_RE = re.compile(r"""["']([^"']+)["']""")
 
 

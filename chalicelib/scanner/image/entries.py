@@ -6,8 +6,9 @@ memory stays flat however many entries a layer has."""
 from __future__ import annotations
 
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from ..errors import ScanFailed
 from ..limits import Limits
@@ -82,10 +83,10 @@ def read_entries(stream: BinaryIO, label: str, limits: Limits) -> Iterator[tuple
     """(entry, content reader) for each entry; the reader (regular files only) is valid
     until the next entry is asked for."""
     try:
-        tar = tarfile.open(fileobj=stream, mode="r|", bufsize=_TAR_BUFSIZE, tarinfo=_CheckedTarInfo)
+        tar = tarfile.open(fileobj=stream, mode="r|", bufsize=_TAR_BUFSIZE, tarinfo=_CheckedTarInfo)  # noqa: SIM115
     except tarfile.ReadError as error:
         raise ScanFailed(f"layer {label}: not a readable tar ({error})") from None
-    try:
+    with tar:
         while True:
             try:
                 info = tar.next()
@@ -102,5 +103,3 @@ def read_entries(stream: BinaryIO, label: str, limits: Limits) -> Iterator[tuple
             # Reading the content may raise tarfile.ReadError in the caller, which
             # maps it (a generator cannot catch what its consumer raises).
             yield entry, tar.extractfile(info) if kind == "file" else None
-    finally:
-        tar.close()

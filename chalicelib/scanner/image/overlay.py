@@ -64,7 +64,7 @@ class LayerPaths:
 
 
 class _FrozenLayer:
-    __slots__ = ("entries", "whiteouts", "opaques")
+    __slots__ = ("entries", "opaques", "whiteouts")
 
     def __init__(self, entries: array, whiteouts: array, opaques: array):
         self.entries, self.whiteouts, self.opaques = entries, whiteouts, opaques

@@ -9,8 +9,8 @@ Stripe live keys, Google API keys (AIza + 35), PEM private keys, JWTs."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 _NOT_TOKEN = rb"(?![A-Za-z0-9_])"   # a token ends where token characters stop
 _TOKEN_START = rb"(?<![A-Za-z0-9_])"
@@ -73,7 +73,7 @@ RULES: tuple[Rule, ...] = (
     Rule("aws-secret-access-key-assignment", "AWS secret access key", "CRITICAL",
          (b"secret",),
          re.compile(rb"aws_?secret_?(?:access_?)?key[\"']?\s*[:=]\s*[\"']?(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])",
-                    re.I),
+                    re.IGNORECASE),
          accept=_not_aws_example),
     Rule("github-token", "GitHub token", "CRITICAL",
          (b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_"),

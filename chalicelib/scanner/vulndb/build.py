@@ -11,10 +11,10 @@ import json
 import os
 import sqlite3
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from ..errors import ScanFailed
 from .osv import Advisory, InvalidRecord, parse_record
@@ -37,7 +37,7 @@ def import_osv(sources: Iterable[str | os.PathLike], db_file: str | os.PathLike,
                now: datetime | None = None) -> DbInfo:
     """Build the DB at `db_file` (replaced if present) from the given sources."""
     db_file = Path(db_file)
-    built_at = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
+    built_at = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     partial = db_file.with_name(db_file.name + ".partial")
     partial.unlink(missing_ok=True)
     connection = sqlite3.connect(partial)

@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Self
 
 from .schema import SCHEMA_VERSION
 from .severity import Rating
@@ -56,7 +57,7 @@ class VulnDB:
     def close(self) -> None:
         self._connection.close()
 
-    def __enter__(self) -> VulnDB:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

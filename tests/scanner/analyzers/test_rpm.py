@@ -1,10 +1,10 @@
+import pytest
+
 from chalicelib.scanner import inventory_image
 from chalicelib.scanner.analyzers.rpm import RpmAnalyzer
 from chalicelib.scanner.analyzers.rpmheader import HeaderError, parse_header
 from tests.scanner.builders import rpm_package, rpmdb_sqlite, source
 from tests.support.images import tar_layer
-
-import pytest
 
 ROCKY = b'NAME="Rocky Linux"\nVERSION_ID="9.3"\nID="rocky"\nID_LIKE="rhel centos fedora"\n'
 

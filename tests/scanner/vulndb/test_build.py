@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from chalicelib.scanner import ScanFailed, VulnDB, VulnDBError, import_osv
 from tests.scanner.builders import osv, write_osv
 
-NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def test_directories_and_zip_files(tmp_path):

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from chalicelib.scanner import POINTER_KEY, VulnDBError, current_pointer, import_osv, load, publish
+from chalicelib.scanner import (
+    POINTER_KEY,
+    VulnDBError,
+    current_pointer,
+    import_osv,
+    load,
+    publish,
+)
 from tests.scanner.builders import MemoryObjects, osv, write_osv
 
 
@@ -20,7 +27,7 @@ def test_publish_then_load_once_per_version(tmp_path):
     objects = MemoryObjects()
     with pytest.raises(VulnDBError, match="no vulnerability DB has been published"):
         load(objects, tmp_path / "cache")
-    first = _db(tmp_path, "one", datetime(2026, 1, 1, tzinfo=timezone.utc))
+    first = _db(tmp_path, "one", datetime(2026, 1, 1, tzinfo=UTC))
     pointer = publish(first.path, objects)
     assert pointer.key == f"_vulndb/{first.version}/vulndb.sqlite.gz"
     assert list(objects.objects) == [pointer.key, POINTER_KEY]          # data first, pointer last
@@ -30,7 +37,7 @@ def test_publish_then_load_once_per_version(tmp_path):
     assert load(objects, tmp_path / "cache").version == first.version
     assert objects.reads == [POINTER_KEY]                                  # cached: no download
 
-    second = _db(tmp_path, "two", datetime(2026, 2, 1, tzinfo=timezone.utc))
+    second = _db(tmp_path, "two", datetime(2026, 2, 1, tzinfo=UTC))
     publish(second.path, objects)
     assert load(objects, tmp_path / "cache").version == second.version
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [f"vulndb-{second.version}.sqlite"]
@@ -39,7 +46,7 @@ def test_publish_then_load_once_per_version(tmp_path):
 
 def test_damaged_download_is_refused(tmp_path):
     objects = MemoryObjects()
-    pointer = publish(_db(tmp_path, "one", datetime(2026, 1, 1, tzinfo=timezone.utc)).path, objects)
+    pointer = publish(_db(tmp_path, "one", datetime(2026, 1, 1, tzinfo=UTC)).path, objects)
     data = bytearray(objects.objects[pointer.key])
     data[len(data) // 2] ^= 0xFF
     objects.objects[pointer.key] = bytes(data)
