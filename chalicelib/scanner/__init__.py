@@ -28,6 +28,7 @@ _EXPORTS = {
     # matching and reports
     "Finding": "findings", "match": "matcher", "PlatformReport": "report", "Report": "report",
     "Summary": "report", "build_report": "report", "combine_reports": "report", "filter_report": "report",
+    "platform_of": "report",
     "SEVERITIES": "severities", "sbom": "sbom",
 }
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "inventory_image",
     "load",
     "match",
+    "platform_of",
     "publish",
     "sbom",
 ]

@@ -112,6 +112,14 @@ def build_report(inventory: Inventory, findings: Iterable[Finding], db_version: 
     return Report(db_version=db_version, platforms=(section,))
 
 
+def platform_of(config: dict[str, Any] | None) -> str:
+    """"linux/arm64/v8" from an image config (os, architecture, variant); "" if unknown."""
+    if not isinstance(config, dict):
+        return ""
+    parts = [config.get(key) for key in ("os", "architecture", "variant")]
+    return "/".join(str(part) for part in parts if isinstance(part, str) and part)
+
+
 def combine_reports(reports: Iterable[Report]) -> Report:
     """One report for an index from the reports of its images."""
     reports = list(reports)

@@ -19,6 +19,7 @@ from chalicelib.scanner import (
     build_report,
     combine_reports,
     filter_report,
+    platform_of,
 )
 
 
@@ -86,3 +87,9 @@ def test_the_pull_policy_reads_the_summary():
     clean = build_report(replace(INVENTORY, secrets=()), FINDINGS[2:], "v1")
     assert policy.pull_refusal("acme/app", "sha256:cc", json.dumps(clean.summary().to_dict()),
                                datetime(2026, 1, 1, tzinfo=UTC)) is None
+
+
+def test_platform_of_an_image_config():
+    assert platform_of({"os": "linux", "architecture": "arm64", "variant": "v8"}) == "linux/arm64/v8"
+    assert platform_of({"os": "linux", "architecture": "amd64"}) == "linux/amd64"
+    assert platform_of(None) == ""
