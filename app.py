@@ -162,3 +162,17 @@ def meter(event) -> dict:
 @app.on_sqs_message(queue="moorage-webhooks", batch_size=10, name="webhooks")
 def webhooks(event) -> dict:
     return _consume("webhooks", event)
+
+
+@app.on_sqs_message(queue="moorage-scan", batch_size=1, name="scan")
+def scan(event) -> dict:
+    """One image per invocation: a scan may take minutes and the memory of its layers' reading."""
+    return _consume("scan", event)
+
+
+@app.schedule(Rate(1, unit=Rate.DAYS), name="refresh_vulndb")
+def refresh_vulndb(event) -> None:
+    """Import the OSV sources in MOORAGE_VULNDB_SOURCES (if set) into a new vulnerability DB."""
+    from chalicelib.events.vulndb import refresh
+
+    refresh(default_services())

@@ -26,6 +26,8 @@ class Services:
     deletions: object  # DeletionWorker: registries and repositories deleted in the background
     retention: object  # RetentionService
     artifacts: object  # ArtifactViews: repositories, tags and artifacts as the management API shows them
+    scans: object      # ScanService: scans, their reports and the referrers they attach
+    objects: object    # S3Objects: the object store (scan reports, the vulnerability DB)
 
 
 def build_services(settings: Settings | None = None, clock: Clock | None = None) -> Services:
@@ -69,7 +71,19 @@ def build_services(settings: Settings | None = None, clock: Clock | None = None)
             auth.principals.forget_registry, lambda registry, actor: webhooks.delete_all(registry)]),
         retention=RetentionService(metadata, manifests, registries, clock),
         artifacts=ArtifactViews(metadata, manifests, objects, registries),
+        scans=_build_scans(metadata, objects, uploads, manifests, clock, settings),
+        objects=objects,
     )
+
+
+def _build_scans(metadata, objects, uploads, manifests, clock, settings):
+    from .registry.attachments import Attacher
+    from .scanner.service import ScanService
+
+    attacher = Attacher(metadata, uploads, manifests, clock)
+    return ScanService(metadata, objects, clock, read_manifest=manifests.content,
+                       attach=lambda name, a: attacher.attach(name, a.subject, a.artifact_type, a.media_type, a.data),
+                       cache_dir=settings.vulndb_cache_dir)
 
 
 def _build_auth(settings: Settings, clock: Clock, registries):

@@ -41,6 +41,10 @@ class Settings:
     gc_grace_s: int = 3600
     # How long a function instance keeps a registry's settings and content policy.
     settings_cache_ttl_s: float = 10.0
+    # Where a function keeps the vulnerability DB it downloaded (/tmp on Lambda), and the
+    # OSV sources (URLs or paths, space-separated) the daily refresh imports.
+    vulndb_cache_dir: str | None = None
+    vulndb_sources: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -66,4 +70,6 @@ class Settings:
             webhook_allow_private=env.get("MOORAGE_WEBHOOK_ALLOW_PRIVATE", "").lower() in ("1", "true", "yes"),
             gc_grace_s=int(env.get("MOORAGE_GC_GRACE", "3600")),
             settings_cache_ttl_s=float(env.get("MOORAGE_SETTINGS_CACHE_TTL", "10")),
+            vulndb_cache_dir=env.get("MOORAGE_VULNDB_CACHE") or None,
+            vulndb_sources=tuple((env.get("MOORAGE_VULNDB_SOURCES") or "").split()),
         )

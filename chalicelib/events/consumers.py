@@ -29,6 +29,9 @@ class Consumer:
     name: str
     handler: str  # "module:function", imported on first use (keeps `import app` light)
     types: frozenset[str] | None = None  # the event types it wants; None: all
+    # How long a received message stays hidden from other receivers: longer than the
+    # longest run of the handler, or a slow run is delivered a second time meanwhile.
+    visibility_timeout_s: int = 180
 
     def wants(self, event_type: str) -> bool:
         return self.types is None or event_type in self.types
@@ -40,8 +43,10 @@ class Consumer:
 
 METER_TYPES = frozenset({"manifest.pushed", "artifact.pulled", "blob.uploaded", "blob.stored", "blob.deleted",
                          "blob.linked", "blob.unlinked", "scan.completed", "access.denied", "login.failed"})
+SCAN_TYPES = frozenset({"manifest.pushed", "scan.requested", "vulndb.updated"})
 CONSUMERS: tuple[Consumer, ...] = (
     Consumer("audit", "chalicelib.events.audit:record"),
+    Consumer("scan", "chalicelib.events.scan:handle", SCAN_TYPES, visibility_timeout_s=960),
     Consumer("meter", "chalicelib.metering.usage:record", METER_TYPES),
     Consumer("webhooks", "chalicelib.events.webhooks:deliver"),
 )

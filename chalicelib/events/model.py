@@ -22,7 +22,7 @@ EVENT_TYPES = frozenset({
     "policy.changed", "principal.changed",
     "login.succeeded", "login.failed", "access.denied",
     "artifact.pulled",
-    "scan.completed",
+    "scan.requested", "scan.completed", "vulndb.updated",
 })
 RESULTS = frozenset({"success", "denied", "failed"})
 MAX_EVENT_BYTES = 200 * 1024  # SQS carries 256 KiB a message

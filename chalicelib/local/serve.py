@@ -97,9 +97,11 @@ def ensure_event_queues(sqs, s3, settings) -> None:
     from chalicelib.events.consumers import CONSUMERS, MAX_RECEIVES, dead_letter_queue_name, queue_name
     from chalicelib.store.schema import ensure_object_notifications, ensure_queue
 
+    timeouts = {c.name: c.visibility_timeout_s for c in CONSUMERS}
     for name in [c.name for c in CONSUMERS] + ["storage"]:
         dead_letters = ensure_queue(sqs, dead_letter_queue_name(settings.queue_prefix, name))
-        arn = ensure_queue(sqs, queue_name(settings.queue_prefix, name), dead_letters, MAX_RECEIVES)
+        arn = ensure_queue(sqs, queue_name(settings.queue_prefix, name), dead_letters, MAX_RECEIVES,
+                           visibility_timeout_s=timeouts.get(name, 180))
         if name == "storage":
             ensure_object_notifications(s3, settings.bucket, arn)
 

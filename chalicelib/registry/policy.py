@@ -86,21 +86,18 @@ class ContentPolicy:
             return None
         threshold = SEVERITIES.index(self.block_pull.severity)
         allowed = self.block_pull.allowed_ids(now)
-        blocking: list[str] = []
-        over = 0
-        for severity in SEVERITIES[threshold:]:
-            ids = [i for i in (summary.get("vulnerabilities") or {}).get(severity, []) if i not in allowed]
-            count = int((summary.get("severity_counts") or {}).get(severity, 0))
-            listed = len((summary.get("vulnerabilities") or {}).get(severity, []))
-            blocking += ids
-            over += len(ids) + max(0, count - listed)  # ids cut from a long summary still count
+        listed = summary.get("vulnerabilities") or {}
+        blocking = [i for severity in SEVERITIES[threshold:] for i in listed.get(severity, []) if i not in allowed]
+        # A summary lists at most some ids per severity; beyond them the ids are unknown, so
+        # an allowlist cannot let them through.
+        unlisted = [s for s in SEVERITIES[threshold:] if s in (summary.get("truncated") or ())]
+        over = len(blocking) + len(unlisted)
         if not over:
             return None
-        shown = ", ".join(blocking[:5]) + (f" and {over - min(5, len(blocking))} more" if over > 5 else "")
+        shown = ", ".join(blocking[:5]) + (" and more" if len(blocking) > 5 or unlisted else "")
         source = self.sources.get("block_pull", "registry")
-        return (f"pull of {name}@{digest} is blocked: {over} vulnerabilit{'y' if over == 1 else 'ies'} "
-                f"of severity {self.block_pull.severity} or higher ({shown}) exceed the {source} policy "
-                f"block_pull (severity {self.block_pull.severity})")
+        return (f"pull of {name}@{digest} is blocked: vulnerabilities of severity {self.block_pull.severity} "
+                f"or higher ({shown}) exceed the {source} policy block_pull (severity {self.block_pull.severity})")
 
 
 def parse_policy(document: object) -> dict:

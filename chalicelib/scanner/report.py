@@ -37,6 +37,7 @@ class PlatformReport:
 class Summary:
     severity_counts: dict[str, int]    # unique vulnerabilities (id + package + version) per severity
     vulnerabilities: dict[str, list[str]]
+    truncated: list[str]               # severities whose id list was cut (policies then count the rest)
     total: int
     fixable: int
     secrets: int
@@ -68,14 +69,20 @@ class Report:
             unique.setdefault((finding.id, finding.package_type, finding.package_name, finding.installed_version), finding)
         counts = {severity: 0 for severity in SEVERITIES}
         ids: dict[str, list[str]] = {severity: [] for severity in SEVERITIES}
+        truncated: set[str] = set()
         for finding in unique.values():
             counts[finding.severity] += 1
-            if finding.id not in ids[finding.severity] and len(ids[finding.severity]) < SUMMARY_IDS_PER_SEVERITY:
+            if finding.id in ids[finding.severity]:
+                continue
+            if len(ids[finding.severity]) < SUMMARY_IDS_PER_SEVERITY:
                 ids[finding.severity].append(finding.id)
+            else:
+                truncated.add(finding.severity)
         secrets = {(s.rule_id, s.layer, s.path, s.line) for s in self.secrets}
         return Summary(
             severity_counts=counts,
             vulnerabilities={k: v for k, v in ids.items() if v},
+            truncated=[severity for severity in SEVERITIES if severity in truncated],
             total=len(unique),
             fixable=sum(1 for f in unique.values() if f.fixable),
             secrets=len(secrets),

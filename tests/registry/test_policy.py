@@ -93,5 +93,12 @@ def test_the_allowlist_lets_listed_ids_through_until_it_expires():
 
 def test_ids_cut_from_a_long_summary_still_block():
     policy = effective(json.dumps({"block_pull": {"severity": "HIGH", "allowlist": ["CVE-1"]}}))
-    summary = json.dumps({"severity_counts": {"HIGH": 3}, "vulnerabilities": {"HIGH": ["CVE-1"]}})
-    assert "2 vulnerabilities" in policy.pull_refusal("a/b", "sha256:x", summary, NOW)
+    summary = json.dumps({"severity_counts": {"HIGH": 80}, "vulnerabilities": {"HIGH": ["CVE-1"]},
+                          "truncated": ["HIGH"]})
+    assert "and more" in policy.pull_refusal("a/b", "sha256:x", summary, NOW)
+
+
+def test_one_vulnerability_in_two_packages_is_allowlisted_once():
+    policy = effective(json.dumps({"block_pull": {"severity": "HIGH", "allowlist": ["CVE-1"]}}))
+    summary = json.dumps({"severity_counts": {"HIGH": 2}, "vulnerabilities": {"HIGH": ["CVE-1"]}, "truncated": []})
+    assert policy.pull_refusal("a/b", "sha256:x", summary, NOW) is None
