@@ -26,14 +26,16 @@ VERSION = "2012-10-17"
 IAM_RESOURCE = "mrn:iam:principals"  # users, groups and their policies
 EVENTS_RESOURCE = "mrn:events:queues"  # the event pipeline's queues and dead letters
 GC_RESOURCE = "mrn:gc:collector"  # garbage collection across every registry
+VULNDB_RESOURCE = "mrn:vulndb:database"  # the vulnerability data every scan matches against
 ACTIONS = frozenset({
     "registry:CreateRegistry", "registry:DeleteRegistry", "registry:DescribeRegistry",
     "registry:UpdateRegistry", "registry:ManageAccess",
     "repository:Pull", "repository:Push", "repository:Delete", "repository:ManagePolicy",
     "scan:Read", "scan:Start", "audit:Read", "billing:Read", "iam:ManagePrincipals", "events:Manage",
-    "gc:Run",
+    "gc:Run", "vulndb:Import",
 })
-_RESOURCE_PREFIXES = ("mrn:registry:", "mrn:repository:", IAM_RESOURCE, EVENTS_RESOURCE, GC_RESOURCE)
+_RESOURCE_PREFIXES = ("mrn:registry:", "mrn:repository:", IAM_RESOURCE, EVENTS_RESOURCE, GC_RESOURCE,
+                      VULNDB_RESOURCE)
 _MAX_STATEMENTS = 100
 _MAX_DOCUMENT = 20 * 1024
 

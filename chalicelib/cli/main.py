@@ -58,6 +58,8 @@ def parser() -> argparse.ArgumentParser:
     add_commands(commands)
     from .content import add_commands as add_content_commands
     add_content_commands(commands)
+    from .scans import add_commands as add_scan_commands
+    add_scan_commands(commands)
     from .usage import add_command as add_usage_command
     add_usage_command(commands)
     from .webhooks import add_commands as add_webhook_commands

@@ -81,14 +81,23 @@ class ScanService:
 
     # ---- what callers use -------------------------------------------------------------
 
-    def scannable(self, record: ManifestRecord) -> bool:
-        return record.media_type in INDEX_TYPES or (record.artifact_type is None and record.subject is None)
+    def scannable(self, name: RepoName, record: ManifestRecord) -> bool:
+        """An index, or an image manifest with an image config (not a chart, an SBOM, a signature)."""
+        if record.media_type in INDEX_TYPES:
+            return True
+        if record.artifact_type is not None or record.subject is not None:
+            return False
+        try:
+            manifest = parse_manifest(record.media_type, self._read_manifest(name, record))
+        except OciError:
+            return False
+        return isinstance(manifest, ImageManifest) and manifest.config.media_type in _IMAGE_CONFIGS
 
     def scan(self, name: RepoName, digest: str, rescan: bool = False) -> dict | None:
         """Scan (or rescan) one manifest; returns the summary stored on it, None when the
         manifest is gone or is no image."""
         record = self._meta.get_manifest(name.registry, name.repository, digest, consistent=True)
-        if record is None or not self.scannable(record):
+        if record is None or not self.scannable(name, record):
             return None
         try:
             report = self._report_of(name, record, rescan)
@@ -108,7 +117,7 @@ class ScanService:
         record = self._meta.get_manifest(name.registry, name.repository, digest)
         if record is None:
             return False
-        if not self.scannable(record):
+        if not self.scannable(name, record):
             raise NotAnImage(f"{name}@{digest} is no container image (nothing to scan)")
         previous = json.loads(record.scan) if record.scan else {}
         queued = {**{k: previous[k] for k in ("severity_counts", "vulnerabilities", "truncated") if k in previous},

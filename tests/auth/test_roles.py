@@ -19,7 +19,7 @@ ALL_ACTIONS = (
     "registry:UpdateRegistry", "registry:ManageAccess",
     "repository:Pull", "repository:Push", "repository:Delete", "repository:ManagePolicy",
     "scan:Read", "scan:Start", "audit:Read", "billing:Read", "iam:ManagePrincipals", "events:Manage",
-    "gc:Run",
+    "gc:Run", "vulndb:Import",
 )
 
 # What each role allows in registry "acme", written out (not taken from roles.py).
@@ -60,6 +60,8 @@ def resource_for(action: str) -> str:
         return "mrn:events:queues"
     if action.startswith("gc:"):
         return "mrn:gc:collector"
+    if action.startswith("vulndb:"):
+        return "mrn:vulndb:database"
     return "mrn:repository:acme/team/app"
 
 
