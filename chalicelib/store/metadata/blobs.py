@@ -99,22 +99,29 @@ class BlobItems:
         link = BlobLinkItem(keys.repo_pk(registry, repository), keys.blob_sk(digest))
         if not stamp_deleter(link, actor, self._clock.now()):
             return False
+        if self.remove_link(registry, repository, digest, unreferenced()):
+            return True
+        current = get_item(BlobLinkItem, link.pk, link.sk, consistent=True)
+        if current is None:
+            return False
+        raise BlobInUse(digest, int(current.refs or 0))
+
+    def remove_link(self, registry: str, repository: str, digest: str, condition) -> bool:
+        """Delete a link while `condition` holds, and count the blob's repositories down in
+        the same transaction (a link whose blob is gone, legacy data, goes alone)."""
+        link = BlobLinkItem(keys.repo_pk(registry, repository), keys.blob_sk(digest))
         try:
             with TransactWrite(connection=self._connection) as tx:
-                tx.delete(link, condition=BlobLinkItem.pk.exists() & _unreferenced())
+                tx.delete(link, condition=BlobLinkItem.pk.exists() & condition)
                 tx.update(BlobItem(keys.registry_pk(registry), keys.blob_sk(digest)),
                           actions=[BlobItem.links.add(-1)], condition=BlobItem.pk.exists())
             return True
         except TransactWriteError as error:
             if not cancelled_by_condition(error):
                 raise
-        current = get_item(BlobLinkItem, link.pk, link.sk, consistent=True)
-        if current is None:
-            return False
-        if int(current.refs or 0) > 0:
-            raise BlobInUse(digest, int(current.refs))
-        # A link whose registry blob is gone (legacy data): the link alone goes.
-        return self._delete_link_only(link)
+        if self.get_registry_blob(registry, digest) is None:
+            return delete_if_exists(link, condition=condition)
+        return False
 
     # ---- internals --------------------------------------------------------------------
 
@@ -173,10 +180,6 @@ class BlobItems:
             raise QuotaExceeded(registry, quota, stored, blob.size)
 
     @staticmethod
-    def _delete_link_only(link: BlobLinkItem) -> bool:
-        return delete_if_exists(link, condition=_unreferenced())
-
-    @staticmethod
     def _missing(model, pk: str, sk_of, digests: Sequence[str]) -> list[str]:
         wanted = list(dict.fromkeys(digests))
         found: set[str] = set()
@@ -192,7 +195,7 @@ def _require_active(tx, registry: str) -> None:
                        condition=RegistryItem.pk.exists() & RegistryItem.status.does_not_exist())
 
 
-def _unreferenced():
+def unreferenced():
     return BlobLinkItem.refs.does_not_exist() | (BlobLinkItem.refs <= 0)
 
 

@@ -2,11 +2,11 @@
 and the item-level steps the deletion worker (chalicelib/registry/deletion.py) takes."""
 from __future__ import annotations
 
-from pynamodb.exceptions import PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from .. import keys
-from ..dynamo import cancelled_by_condition, condition_failed, delete_if_exists, get_item
+from ..dynamo import cancelled_by_condition, condition_failed, delete_if_exists, get_item, stamp_deleter
 from ..models import (
     BlobItem,
     BlobLinkItem,
@@ -84,14 +84,8 @@ class DeletionItems:
     def force_unlink(self, registry: str, repository: str, digest: str, actor: str) -> None:
         """A link goes whatever its count (its repository is being deleted, manifests first)."""
         link = BlobLinkItem(keys.repo_pk(registry, repository), keys.blob_sk(digest))
-        if not delete_if_exists(link, actor, self._clock.now()):
-            return
-        try:
-            BlobItem(keys.registry_pk(registry), keys.blob_sk(digest)).update(
-                actions=[BlobItem.links.add(-1)], condition=BlobItem.pk.exists())
-        except UpdateError as error:  # the blob is gone already: nothing to count down
-            if not condition_failed(error):
-                raise
+        if stamp_deleter(link, actor, self._clock.now()):
+            self.remove_link(registry, repository, digest, BlobLinkItem.pk.exists())
 
     def delete_repository_item(self, registry: str, repository: str, actor: str) -> bool:
         return delete_if_exists(RepositoryItem(keys.registry_pk(registry), keys.repository_sk(repository)),

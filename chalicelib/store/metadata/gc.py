@@ -14,8 +14,9 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.clock import epoch
 
 from .. import keys
-from ..dynamo import cancelled_by_condition, delete_if_exists, get_item
+from ..dynamo import cancelled_by_condition, get_item
 from ..models import BlobItem, BlobLinkItem, GcMarkItem, ManifestItem, RegistryBytesItem
+from .blobs import unreferenced
 from ..ports import BlobRecord, GcMark
 
 # A mark outlives its hour by this much (DynamoDB TTL), in case GC does not run for a while.
@@ -80,20 +81,7 @@ class GcItems:
     def collect_link(self, registry: str, repository: str, digest: str, cutoff: datetime) -> bool:
         """Delete a link no manifest references and nobody touched since `cutoff`; the blob
         then counts one repository less."""
-        link = BlobLinkItem(keys.repo_pk(registry, repository), keys.blob_sk(digest))
-        unused = (BlobLinkItem.refs.does_not_exist() | (BlobLinkItem.refs <= 0)) & (BlobLinkItem.updated_at < cutoff)
-        try:
-            with TransactWrite(connection=self._connection) as tx:
-                tx.delete(link, condition=BlobLinkItem.pk.exists() & unused)
-                tx.update(BlobItem(keys.registry_pk(registry), keys.blob_sk(digest)),
-                          actions=[BlobItem.links.add(-1)], condition=BlobItem.pk.exists())
-            return True
-        except TransactWriteError as error:
-            if not cancelled_by_condition(error):
-                raise
-        if self.blob_state(registry, digest) is None:  # a link without its blob: it goes alone
-            return delete_if_exists(link, condition=unused)
-        return False
+        return self.remove_link(registry, repository, digest, unreferenced() & (BlobLinkItem.updated_at < cutoff))
 
     def collect_blob(self, registry: str, digest: str, cutoff: datetime) -> BlobRecord | None:
         """Delete a blob no repository links and nobody linked since `cutoff`, and count its
