@@ -18,9 +18,12 @@ Needs: skopeo, docker-registry (Debian package docker-registry) and ab
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -32,6 +35,7 @@ import threading
 import time
 import traceback
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +107,9 @@ class Server:
     port: int = 0
     process: subprocess.Popen | None = None
     log_path: Path | None = None
+    # moorage requires a login (its administrator, created at start); Distribution runs without auth.
+    username: str | None = None
+    password: str | None = None
 
     @property
     def host(self) -> str:
@@ -117,7 +124,10 @@ class Server:
         self.port = free_port()
         data = self.workdir / "data"
         data.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ)
         if self.target == "moorage":
+            self.username, self.password = "bench", secrets.token_urlsafe(16)
+            env.update(MOORAGE_ADMIN_USER=self.username, MOORAGE_ADMIN_PASSWORD=self.password)
             argv = [sys.executable, "-m", "chalicelib.cli", "serve", "--host", "127.0.0.1",
                     "--port", str(self.port), "--data-dir", str(data)]
         else:
@@ -134,7 +144,7 @@ class Server:
             argv = [DISTRIBUTION, "serve", str(config)]
         self.log_path = self.workdir / f"{self.target}.log"
         with open(self.log_path, "wb") as out:
-            self.process = subprocess.Popen(argv, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=out,
+            self.process = subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out,
                                             stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + READY_TIMEOUT_S
         while not answers(f"http://{self.host}/v2/"):
@@ -144,6 +154,29 @@ class Server:
                 self.stop()
                 raise StepError(f"{self.target} not ready within {READY_TIMEOUT_S:.0f} s")
             time.sleep(0.1)
+
+    @property
+    def creds(self) -> str | None:
+        """skopeo's --src-creds/--dest-creds value, when the server wants a login."""
+        return f"{self.username}:{self.password}" if self.username else None
+
+    def pull_authorization(self, repository: str) -> str | None:
+        """An Authorization header value for pulling `repository`, as a docker client gets one:
+        follow the 401 challenge of GET /v2/ to the token realm with Basic credentials."""
+        if not self.username:
+            return None
+        try:
+            urllib.request.urlopen(f"http://{self.host}/v2/", timeout=10).close()
+            return None  # no challenge: no auth
+        except urllib.error.HTTPError as error:
+            challenge = error.headers.get("WWW-Authenticate", "")
+        params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
+        query = urllib.parse.urlencode({"service": params.get("service", ""),
+                                        "scope": f"repository:{repository}:pull"})
+        basic = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
+        request = urllib.request.Request(f"{params['realm']}?{query}", headers={"Authorization": f"Basic {basic}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return f"Bearer {json.load(response)['token']}"
 
     def stop(self) -> None:
         process = self.process
@@ -271,7 +304,8 @@ class CpuMeter:
 # ---- skopeo ---------------------------------------------------------------------------------
 
 
-def skopeo_copy(src: str, dest: str, scratch: Path, timeout: float) -> float:
+def skopeo_copy(src: str, dest: str, scratch: Path, timeout: float, src_creds: str | None = None,
+                dest_creds: str | None = None) -> float:
     """One `skopeo copy` with its own HOME, auth file and blob-info cache; returns seconds."""
     if SKOPEO is None:
         raise StepError("skopeo not on PATH")
@@ -296,7 +330,12 @@ def skopeo_copy(src: str, dest: str, scratch: Path, timeout: float) -> float:
         }
         argv = [SKOPEO, "--policy", str(config / "policy.json"), "copy",
                 "--authfile", str(config / "auth.json"), "--retry-times", "0",
-                "--src-tls-verify=false", "--dest-tls-verify=false", src, dest]
+                "--src-tls-verify=false", "--dest-tls-verify=false"]
+        if src_creds:
+            argv += ["--src-creds", src_creds]
+        if dest_creds:
+            argv += ["--dest-creds", dest_creds]
+        argv += [src, dest]
         started = time.perf_counter()
         try:
             result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout)
@@ -325,13 +364,15 @@ class LoadResult:
     p99_ms: float
 
 
-def ab_load(url: str, method: str, seconds: int, connections: int) -> LoadResult:
+def ab_load(url: str, method: str, seconds: int, connections: int, authorization: str | None = None) -> LoadResult:
     """`ab -k -c N -t S` (HEAD with -i): a C load generator, one thread, HTTP/1.0 keep-alive."""
     if AB is None:
         raise StepError("ab not on PATH (apt-get install apache2-utils)")
     # -t implies -n 50000; a larger -n after it lets the time limit decide.
     argv = [AB, "-k", "-c", str(connections), "-t", str(seconds), "-n", "100000000", "-s", "30",
             "-H", f"Accept: {MANIFEST_TYPE}"]
+    if authorization:
+        argv += ["-H", f"Authorization: {authorization}"]
     if method == "HEAD":
         argv.append("-i")
     argv.append(url)
@@ -360,8 +401,9 @@ def ab_load(url: str, method: str, seconds: int, connections: int) -> LoadResult
     )
 
 
-def http_status(method: str, url: str, accept: str = MANIFEST_TYPE) -> int:
-    request = urllib.request.Request(url, method=method, headers={"Accept": accept})
+def http_status(method: str, url: str, accept: str = MANIFEST_TYPE, authorization: str | None = None) -> int:
+    headers = {"Accept": accept, **({"Authorization": authorization} if authorization else {})}
+    request = urllib.request.Request(url, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
@@ -445,11 +487,13 @@ def run_target(target: str, cfg: Config, images: Images, scratch: Path, tag: str
                 repo = f"{name}-{tag}-{i}"
                 if sampler_pid is not None:
                     with RssSampler(sampler_pid) as sampler:
-                        times.append(skopeo_copy(f"oci:{layout}:latest", f"{base}/{repo}:1", workdir, timeout))
+                        times.append(skopeo_copy(f"oci:{layout}:latest", f"{base}/{repo}:1", workdir, timeout,
+                                             dest_creds=server.creds))
                     rss_tree.append(sampler.peak_tree_kib)
                     rss_root.append(sampler.peak_root_kib)
                 else:
-                    times.append(skopeo_copy(f"oci:{layout}:latest", f"{base}/{repo}:1", workdir, timeout))
+                    times.append(skopeo_copy(f"oci:{layout}:latest", f"{base}/{repo}:1", workdir, timeout,
+                                             dest_creds=server.creds))
                 last = repo
             return times, last
 
@@ -458,7 +502,8 @@ def run_target(target: str, cfg: Config, images: Images, scratch: Path, tag: str
             for i in range(runs):
                 out = workdir / f"pull-{i}"
                 try:
-                    times.append(skopeo_copy(f"{base}/{repo}:1", f"oci:{out}:latest", workdir, timeout))
+                    times.append(skopeo_copy(f"{base}/{repo}:1", f"oci:{out}:latest", workdir, timeout,
+                                             src_creds=server.creds))
                 finally:
                     shutil.rmtree(out, ignore_errors=True)
             return times
@@ -504,10 +549,12 @@ def run_target(target: str, cfg: Config, images: Images, scratch: Path, tag: str
                 if not small_repo:
                     raise StepError("no image pushed")
                 url = f"http://{server.host}/v2/library/{small_repo[0]}/manifests/1"
-                status = http_status(method, url)
+                # A fresh token per load: access tokens live minutes.
+                authorization = server.pull_authorization(f"library/{small_repo[0]}")
+                status = http_status(method, url, authorization=authorization)
                 if not 200 <= status < 300:
                     raise StepError(f"{method} {url} -> {status}")
-                return ab_load(url, method, cfg.load_seconds, cfg.connections)
+                return ab_load(url, method, cfg.load_seconds, cfg.connections, authorization)
             return run
 
         measure(results, "head_rps", load("HEAD"))
