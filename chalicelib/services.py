@@ -104,9 +104,12 @@ def _build_auth(settings: Settings, clock: Clock, registries):
     # A replaced key stays published as long as refresh tokens it signed live.
     keys = KeyStore(secrets, settings.keys_secret, clock, overlap=REFRESH_LIFETIME + LEEWAY)
     principals = PrincipalService(PrincipalStore(), clock, registries, oidc)
+    from .store.throttle import LoginFailures
+
     return AuthService(principals, TokenIssuer(keys, settings.token_issuer, clock),
                        TokenVerifier(keys, settings.token_issuer, settings.service, clock), keys, clock,
-                       settings.service)
+                       settings.service, failures=LoginFailures(settings.login_window_s),
+                       max_failures=settings.login_max_failures)
 
 
 @functools.lru_cache(maxsize=1)

@@ -44,6 +44,9 @@ class Settings:
     # Where a function keeps the vulnerability DB it downloaded (/tmp on Lambda), and the
     # OSV sources (URLs or paths, space-separated) the daily refresh imports.
     vulndb_cache_dir: str | None = None
+    # Failed logins an account may have within two windows before logins are refused.
+    login_max_failures: int = 10
+    login_window_s: int = 900
     vulndb_sources: tuple[str, ...] = ()
 
     @classmethod
@@ -71,5 +74,7 @@ class Settings:
             gc_grace_s=int(env.get("MOORAGE_GC_GRACE", "3600")),
             settings_cache_ttl_s=float(env.get("MOORAGE_SETTINGS_CACHE_TTL", "10")),
             vulndb_cache_dir=env.get("MOORAGE_VULNDB_CACHE") or None,
+            login_max_failures=int(env.get("MOORAGE_LOGIN_MAX_FAILURES", "10")),
+            login_window_s=int(env.get("MOORAGE_LOGIN_WINDOW", "900")),
             vulndb_sources=tuple((env.get("MOORAGE_VULNDB_SOURCES") or "").split()),
         )

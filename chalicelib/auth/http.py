@@ -12,7 +12,7 @@ from chalicelib.registry.http.base import Notice, Request, Response
 from .policy import repository_resource
 from .principals import Identity
 from .scopes import Scope, ScopeError, access_allows, challenge, parse_scopes, split_repository
-from .service import AuthFailed, basic_credentials, bearer_token
+from .service import AuthFailed, LoginThrottled, basic_credentials, bearer_token
 
 NO_STORE = {"Cache-Control": "no-store"}  # token responses must not be cached (RFC 6749 5.1)
 
@@ -46,6 +46,10 @@ def _token_get(request: Request, services) -> Response:
         identity = auth.login(credentials)
     except ScopeError as error:
         return _json(400, {"errors": [{"code": "INVALID_SCOPE", "message": str(error)}]})
+    except LoginThrottled as error:
+        failed = _json(429, {"errors": [{"code": "TOOMANYREQUESTS", "message": str(error)}]},
+                       **{"Retry-After": str(error.retry_after_s)})
+        return replace(failed, notice=_login_failed(request, str(error), "basic"))
     except AuthFailed as error:
         failed = _json(401, {"errors": [{"code": Code.UNAUTHORIZED.code, "message": str(error)}]},
                        **{"WWW-Authenticate": f'Basic realm="{auth.service}"'})
@@ -72,7 +76,9 @@ def _token_post(request: Request, services) -> Response:
     except ScopeError as error:
         return _json(400, {"error": "invalid_scope", "error_description": str(error)})
     except AuthFailed as error:
-        failed = _json(401, {"error": "invalid_grant", "error_description": str(error)})
+        throttled = isinstance(error, LoginThrottled)
+        failed = _json(429 if throttled else 401, {"error": "invalid_grant", "error_description": str(error)},
+                       **({"Retry-After": str(error.retry_after_s)} if throttled else {}))
         return replace(failed, notice=_login_failed(request, str(error), grant, form.get("username")))
     body = auth.issue(identity, scopes, request.source_ip, offline=grant == "password")
     if grant == "refresh_token":

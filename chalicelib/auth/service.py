@@ -42,9 +42,17 @@ def bearer_token(header: str | None) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
+class LoginThrottled(AuthFailed):
+    def __init__(self, message: str, retry_after_s: int):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class AuthService:
     def __init__(self, principals: PrincipalService, issuer: TokenIssuer, verifier: TokenVerifier,
-                 keys, clock, service: str):
+                 keys, clock, service: str, failures=None, max_failures: int = 10):
+        self._failures = failures  # LoginFailures (store/throttle.py); None: no throttling
+        self._max_failures = max_failures
         self.principals = principals
         self._issuer = issuer
         self._verifier = verifier
@@ -55,11 +63,19 @@ class AuthService:
     # ---- who ----------------------------------------------------------------------------
 
     def login(self, credentials: Credentials | None) -> Identity:
-        """Basic credentials to an identity (none: anonymous). Raises AuthFailed."""
+        """Basic credentials to an identity (none: anonymous). Raises AuthFailed, and
+        LoginThrottled once an account had too many failures lately (checked before the
+        password, so guessing costs the guesser, not the registry)."""
         if credentials is None:
             return ANONYMOUS
+        now = self._clock.now()
+        if self._failures is not None and self._failures.recent(credentials.username, now) >= self._max_failures:
+            raise LoginThrottled(f"too many failed logins for {credentials.username[:64]!r}; try again later",
+                                 self._failures.retry_after(now))
         identity = self.principals.authenticate(credentials.username, credentials.secret)
         if identity is None:
+            if self._failures is not None:
+                self._failures.add(credentials.username, now)
             raise AuthFailed("invalid username or password")
         return identity
 

@@ -15,6 +15,7 @@ Table (one table, PK/SK):
   GC#<hour>#<shard>      <target>#<registry>#…      something that may be garbage from that hour on
   DELETIONS              <registry>[/<repository>]  a registry or repository being deleted
   PULLED#<YYYY-MM-DD>    <registry>#<repo>#<digest> an image pulled that day (TTL): rescans start here
+  LOGINFAIL#<username>   <window>                   failed logins of an account in a time window (TTL)
   PRINCIPALS             <type>#<name>              user, group or robot (robot names: <registry>+<name>)
   USAGE#<registry>       <YYYY-MM-DDTHH>#<repo|_>   hourly usage counters of a repository (_: the registry)
   USAGE#<registry>       EVENT#<event-id>           an event the meter has counted (TTL)
@@ -135,6 +136,10 @@ def gc_sk(target: str, registry: str, repository: str | None, digest: str | None
 
 def deletion_sk(registry: str, repository: str | None = None) -> str:
     return f"{registry}/{repository}" if repository else registry
+
+
+def login_failures_pk(username: str) -> str:
+    return f"LOGINFAIL#{username.lower()[:256]}"
 
 
 def pulled_pk(day: str) -> str:

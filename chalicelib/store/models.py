@@ -229,7 +229,9 @@ class AuditDayItem(TableItem, discriminator="audit_day"):
 
 def bind(table_name: str, region: str, host: str | None) -> None:
     """Point every model at the configured table (called once by build_services)."""
-    for model in (TableItem, RegistryItem, RegistryBytesItem, RepositoryItem, BlobItem, BlobLinkItem,
+    from .throttle import LoginFailureItem
+
+    for model in (LoginFailureItem, TableItem, RegistryItem, RegistryBytesItem, RepositoryItem, BlobItem, BlobLinkItem,
                   ManifestItem, TagItem, ReferrerItem, UploadItem, SweepItem, GcMarkItem, DeletionItem, PulledItem,
                   PrincipalItem, WebhookItem, WebhookDeliveryItem, UsageItem, AuditItem, AuditDayItem):
         model.Meta.table_name = table_name
