@@ -11,12 +11,12 @@ import pytest
 from chalicelib.events import scan as scan_consumer
 from chalicelib.events.model import Event, Target
 from chalicelib.events.vulndb import publish_and_announce
-from chalicelib.oci import Code, Digest, OciError, RepoName, Tag
+from chalicelib.oci import OCI_INDEX, Code, Digest, OciError, RepoName, Tag
 from chalicelib.scanner import import_osv
 from chalicelib.scanner.service import REPORT_TYPE, SBOM_TYPE
 from tests.moto_services import moto_services
 from tests.scanner.builders import osv, write_osv
-from tests.support.service import manifest_bytes, push_blob
+from tests.support.service import digest_of, manifest_bytes, push_blob
 from tests.support.images import tar_layer
 
 NAME = RepoName.parse("acme/app")
@@ -173,3 +173,26 @@ def test_scan_completed_events_count_once_for_billing(services, tmp_path):
     record(event, services)  # redelivered
     hours = store_for(services).hours("acme", None, [event.time])
     assert sum(h.counters.get("scans", 0) for h in hours.values()) == 1
+
+
+def test_an_index_is_reported_per_platform(services, tmp_path):
+    _publish(services, tmp_path, DB_RECORDS, "v1")
+    children = []
+    for arch in ("amd64", "arm64"):
+        config = json.dumps({"architecture": arch, "os": "linux"}, separators=(",", ":")).encode()
+        layer = {**push_blob(services, NAME, tar_layer({"etc/os-release": OS_RELEASE,
+                                                        "var/lib/dpkg/status": STATUS, "arch": arch.encode()})),
+                 "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip"}
+        raw = manifest_bytes(push_blob(services, NAME, config), [layer])
+        digest = services.manifests.put(NAME, digest_of(raw), "application/vnd.oci.image.manifest.v1+json", raw,
+                                        "t").digest
+        children.append({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
+                         "size": len(raw), "platform": {"architecture": arch, "os": "linux"}})
+    index = json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": children}).encode()
+    digest = services.manifests.put(NAME, Tag.parse("multi"), OCI_INDEX, index, "t").digest
+    summary = services.scans.scan(NAME, digest)
+    assert summary["status"] == "completed" and summary["severity_counts"]["CRITICAL"] == 1  # once, not per platform
+    report = services.scans.report(NAME, digest)
+    assert sorted(p.platform for p in report.platforms) == ["linux/amd64", "linux/arm64"]
+    assert all(len(p.findings) == 1 for p in report.platforms)
+    assert REPORT_TYPE in {r.artifact_type for r in services.content.referrers(NAME, Digest.parse(digest))}
