@@ -155,8 +155,10 @@ def list_members(call: Call):
 @route("PUT", "/registries/{registry}/members/{ptype}/{name}", needs=MANAGE_REGISTRY)
 def set_member(call: Call):
     ptype, name = _member(call)
-    record = _principals(call).set_role(ptype, name, call.params["registry"], call.body().get("role"),
-                                        call.identity.subject)
+    role = call.body().get("role")
+    if not isinstance(role, str):  # set_role takes None as "remove the role": DELETE does that
+        raise ApiError(400, "INVALID_ARGUMENT", "'role' (string) is required: the built-in role to grant")
+    record = _principals(call).set_role(ptype, name, call.params["registry"], role, call.identity.subject)
     return json_response(200, {"type": ptype, "name": record.name, "role": record.roles[call.params["registry"]]})
 
 
@@ -186,9 +188,11 @@ def list_robots(call: Call):
 @route("POST", "/registries/{registry}/robots", needs=MANAGE_REGISTRY)
 def create_robot(call: Call):
     body = call.body()
-    registry = call.params["registry"]
+    registry, role = call.params["registry"], body.get("role")
+    if role is not None and not (isinstance(role, str) and role):  # create_robot reads any falsy role as none
+        raise ApiError(400, "INVALID_ARGUMENT", "'role' is a built-in role, or null for none")
     record, secret = _principals(call).create_robot(
-        registry, body.get("name"), call.identity.subject, role=body.get("role"),
+        registry, body.get("name"), call.identity.subject, role=role,
         expires_in_days=body.get("expires_in_days"), description=body.get("description", ""))
     # The only time the secret is shown: it is not stored, only its hash.
     return json_response(201, {**describe(record), "secret": secret})

@@ -17,10 +17,11 @@ from chalicelib.events.model import EVENT_TYPES
 from chalicelib.oci import parse_registry_name
 from chalicelib.store.audit import MAX_LIMIT, AuditQueryError, AuditRecord, AuditStore
 
-from .http import ApiError, Call, json_response, route
+from .http import ApiError, Call, is_number, json_response, route
 
 DEFAULT_WINDOW = timedelta(hours=24)
 DEFAULT_LIMIT = 100
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_TEXT = 256
 PARAMETERS = frozenset({"registry", "repository", "actor", "action", "from", "to", "limit", "cursor"})
 
@@ -70,9 +71,12 @@ def _invalid(message: str) -> ApiError:
 def _range(start_text: str | None, end_text: str | None, now: datetime) -> tuple[datetime, datetime]:
     end = _time(end_text, "to") or now
     try:
-        return _time(start_text, "from") or end - DEFAULT_WINDOW, end
+        start = _time(start_text, "from") or end - DEFAULT_WINDOW
     except OverflowError:  # 'to' in the first day of year 1
         raise _invalid("'from' must be given for so early a 'to'") from None
+    if start < EARLIEST:  # the log's keys have four-digit years (and nothing in it is that old)
+        raise _invalid(f"'from' and 'to' are times from {EARLIEST.year} on")
+    return start, end
 
 
 def _time(text: str | None, name: str) -> datetime | None:
@@ -89,7 +93,7 @@ def _time(text: str | None, name: str) -> datetime | None:
 def _limit(text: str | None) -> int:
     if text is None or text == "":
         return DEFAULT_LIMIT
-    if not (text.isascii() and text.isdigit() and len(text) <= 4 and 1 <= int(text) <= MAX_LIMIT):
+    if not (is_number(text, 4) and 1 <= int(text) <= MAX_LIMIT):
         raise _invalid(f"'limit' is a number from 1 to {MAX_LIMIT}")
     return int(text)
 

@@ -41,6 +41,8 @@ class Call:
             body = json.loads(self.request.body or b"{}")
         except ValueError:
             raise ApiError(400, "INVALID_JSON", "request body is not valid JSON") from None
+        except RecursionError:  # 64 KiB of '[' is valid JSON too deep for the parser
+            raise ApiError(400, "INVALID_JSON", "request body is nested too deeply") from None
         if not isinstance(body, dict):
             raise ApiError(400, "INVALID_JSON", "request body must be a JSON object")
         return body
@@ -89,9 +91,14 @@ def expected_revision(call: "Call") -> int | None:
     if value is None:
         return None
     text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit() or len(text) > 18:
+    if not is_number(text, 18):
         raise ApiError(400, "INVALID_ARGUMENT", "If-Match takes the ETag of a GET, e.g. \"3\"")
     return int(text)
+
+
+def is_number(text: str, max_digits: int) -> bool:
+    """ASCII digits only: str.isdigit() also takes '²' and other digits int() refuses."""
+    return text.isascii() and text.isdigit() and len(text) <= max_digits
 
 
 def flag(call: "Call", name: str) -> bool:

@@ -15,7 +15,7 @@ from chalicelib.oci import RepoName
 from chalicelib.registry.artifacts import repository_json
 from chalicelib.registry.policy import effective, parse_policy
 
-from .http import ApiError, Call, expected_revision, json_response, route
+from .http import ApiError, Call, expected_revision, is_number, json_response, route
 
 REPO = "/registries/{registry}/repositories/{repository+}"
 PULL = ("repository:Pull", "mrn:repository:{registry}/{repository}")
@@ -103,7 +103,7 @@ def delete_repository(call: Call):
 
 def _limit(call: Call) -> int:
     text = call.request.param("limit") or "100"
-    if not text.isdigit() or not 1 <= int(text) <= _PAGE_MAX:
+    if not is_number(text, 4) or not 1 <= int(text) <= _PAGE_MAX:
         raise ApiError(400, "INVALID_ARGUMENT", f"limit is a whole number from 1 to {_PAGE_MAX}")
     return int(text)
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from chalicelib.events.model import EVENT_TYPES
 from chalicelib.store.webhooks import Delivery, Subscription, WebhookStore, WebhookUnknown
 
-from .http import ApiError, Call, json_response, route
+from .http import ApiError, Call, is_number, json_response, route
 
 MANAGE = ("registry:ManageAccess", "mrn:registry:{registry}")
 MAX_URL = 2048
@@ -92,7 +92,7 @@ def delete_webhook(call: Call):
 @route("GET", "/registries/{registry}/webhooks/{id}/deliveries", needs=MANAGE)
 def list_deliveries(call: Call):
     sub, text = _found(call), call.request.param("limit")
-    if text is not None and not (text.isdigit() and 1 <= int(text) <= MAX_LIMIT):
+    if text and not (is_number(text, 3) and 1 <= int(text) <= MAX_LIMIT):  # empty: as if not sent
         raise ApiError(400, "INVALID_ARGUMENT", f"'limit' is a number from 1 to {MAX_LIMIT}")
     deliveries = _store(call).deliveries(sub, int(text) if text else DEFAULT_LIMIT)
     return json_response(200, {"deliveries": [_delivery_json(d) for d in deliveries]})

@@ -1,0 +1,65 @@
+"""Bad input to the management API gets a clear 4xx, never a 503: what fuzzing the API
+against its OpenAPI document (test_openapi.py) found, and what was found next to it."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+
+from .conftest import TIMEOUT
+
+
+@pytest.fixture(scope="module")
+def name(admin) -> str:
+    """A registry of these tests."""
+    return admin.registry()
+
+
+@pytest.fixture(scope="module")
+def webhook(admin, name) -> str:
+    created = admin.ok("POST", f"/registries/{name}/webhooks", 201,
+                       json={"url": "https://hooks.example.com/moorage", "enabled": False})
+    return f"/registries/{name}/webhooks/{created['id']}"
+
+
+def test_digits_int_cannot_read_are_400(admin, name, webhook):
+    # '²'.isdigit() is True, int('²') raises: it was a 503 wherever only isdigit() was asked.
+    admin.error("GET", f"/registries/{name}/repositories?limit=²", 400, "INVALID_ARGUMENT")
+    admin.error("GET", f"{webhook}/deliveries?limit=²", 400, "INVALID_ARGUMENT")
+    admin.error("PATCH", f"/registries/{name}", 400, "INVALID_ARGUMENT", json={"description": "x"},
+                headers={"If-Match": '"²"'.encode("latin-1")})
+
+
+def test_an_empty_query_value_is_as_if_none_was_sent(admin, webhook):
+    assert admin.ok("GET", f"{webhook}/deliveries?limit=")["deliveries"] == []
+
+
+def test_json_nested_too_deeply_is_400(admin):
+    message = admin.error("POST", "/registries", 400, "INVALID_JSON", data="[" * 30_000 + "]" * 30_000)
+    assert "nested too deeply" in message
+
+
+@pytest.mark.parametrize("path", ["/api/v1/registries", "/token"])
+def test_basic_credentials_base64_has_no_place_for_are_401(moorage, path):
+    response = requests.get(moorage.url + path, headers={"Authorization": "Basic é".encode("latin-1")},
+                            timeout=TIMEOUT)
+    assert response.status_code == 401, response.text
+    assert "malformed Basic credentials" in response.text
+
+
+@pytest.mark.parametrize("query", ["to=0001-01-02T00:00:00Z", "from=1969-12-31T23:00:00Z"])
+def test_audit_times_before_1970_are_400(admin, query):
+    assert "from 1970 on" in admin.error("GET", f"/audit?{query}", 400, "INVALID_ARGUMENT")
+
+
+def test_a_role_is_granted_only_when_named(admin, name):
+    user = "u" + uuid.uuid4().hex[:8]
+    admin.ok("POST", "/users", 201, json={"name": user, "password": "correct horse"})
+    admin.error("PUT", f"/registries/{name}/members/user/{user}", 400, "INVALID_ARGUMENT", json={})
+    assert admin.ok("GET", f"/registries/{name}/members")["members"] == []
+    for role in ({}, [], "", 0, False):
+        admin.error("POST", f"/registries/{name}/robots", 400, "INVALID_ARGUMENT",
+                    json={"name": "ci", "role": role})
+    robot = admin.ok("POST", f"/registries/{name}/robots", 201, json={"name": "ci", "role": None})
+    assert robot["roles"] == {}
