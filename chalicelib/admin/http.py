@@ -55,6 +55,7 @@ class Call:
 @dataclass(frozen=True)
 class Route:
     method: str
+    path: str  # as written, `{name}` and `{name+}`: what the OpenAPI document lists
     pattern: re.Pattern
     handler: Callable[[Call], Response]
     # (action, resource template) checked before the handler; None: the handler checks.
@@ -74,7 +75,7 @@ def route(method: str, path: str, needs: tuple[str, str] | None = None, anonymou
         lambda m: f"(?P<{m.group(1)}>{_GREEDY if m.group(2) else '[^/]+'})", path) + "$")
 
     def register(handler):
-        ROUTES.append(Route(method, pattern, handler, needs, anonymous))
+        ROUTES.append(Route(method, path, pattern, handler, needs, anonymous))
         return handler
     return register
 
@@ -108,19 +109,26 @@ def flag(call: "Call", name: str) -> bool:
     return value in ("true", "1")
 
 
-def dispatch(request: Request, services) -> Response:
+def load_routes() -> list[Route]:
+    """Every route: the modules register theirs when imported (on first use, so that
+    importing the app stays light)."""
     from . import (  # noqa: F401  (their routes register on import)
         access,
         artifacts,
         audit,
         events,
         maintenance,
+        openapi,
         registries,
         repositories,
         usage,
         webhooks,
     )
+    return ROUTES
 
+
+def dispatch(request: Request, services) -> Response:
+    load_routes()
     identity = None  # known once authenticated: a refusal then names who was refused
     try:
         path = request.path.rstrip("/") or "/"
