@@ -147,6 +147,8 @@ def serve(host: str, port: int, data_dir: Path, threads: int = 32) -> None:
         server = wsgi.Server((host, port), gateway, numthreads=threads, request_queue_size=128,
                              server_name="moorage")
         server.max_request_body_size = 0  # bodies of any size stream through in pieces
+        # Keep every client's idle connection open (cheroot's default keeps 10 and closes the rest).
+        server.keep_alive_conn_limit = None
         # Ctrl-C and SIGTERM both end safe_start() cleanly (a background job starts with SIGINT
         # ignored, and stopping cheroot from inside its own loop would wait forever).
         signal.signal(signal.SIGINT, signal.default_int_handler)
