@@ -329,7 +329,9 @@ def _in_pieces(body):
             yield view[start:start + _RESPONSE_PIECE].tobytes()
 
 
-def _guarded(app, lock: _ReadWriteLock, snapshots: Snapshots):
+def _guarded(app, lock: _ReadWriteLock, snapshots: Snapshots, fast=None):
+    from werkzeug.http import HTTP_STATUS_CODES
+
     def wsgi(environ, start_response):
         lock.acquire_shared()
         try:
@@ -337,10 +339,26 @@ def _guarded(app, lock: _ReadWriteLock, snapshots: Snapshots):
                 snapshots.last_write = time.monotonic()
                 if not snapshots.dirty:
                     snapshots.dirty, snapshots.dirty_since = True, snapshots.last_write
+            answer = fast(environ) if fast is not None else None
+            if answer is not None:
+                status, headers, body = answer
+                start_response(f"{status} {HTTP_STATUS_CODES.get(status, 'UNKNOWN')}", headers)
+                return [body]
             return _in_pieces(app(environ, start_response))
         finally:
             lock.release_shared()
     return wsgi
+
+
+def storage_app(snapshots: Snapshots, lock: _ReadWriteLock, fast: bool = True):
+    """moto's server app behind the snapshot lock, with the fast path in front (fastpath.py)."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    from .fastpath import JsonFastPath, cache_lookups
+
+    cache_lookups()
+    return _guarded(DomainDispatcherApplication(create_backend_app), lock, snapshots,
+                    JsonFastPath() if fast else None)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -356,17 +374,20 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per storage request
 
     from cheroot import wsgi
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     lock = _ReadWriteLock()
     snapshots = Snapshots(args.data_dir, lock)
     snapshots.load()
-    app = _guarded(DomainDispatcherApplication(create_backend_app), lock, snapshots)
+    app = storage_app(snapshots, lock, fast=os.environ.get("MOORAGE_STORAGE_FAST_PATH", "1") != "0")
     # cheroot keeps connections alive and reuses threads (werkzeug's development server
     # closes every connection and starts a thread per request).
     server = wsgi.Server((args.host, args.port), app, numthreads=16, request_queue_size=128,
                          server_name="moorage-storage")
     server.max_request_body_size = 0
+    # cheroot keeps only 10 idle keep-alive connections by default and answers the rest with
+    # `Connection: close`; the function holds more than that in its connection pools (one per
+    # PynamoDB model and boto3 client), so most calls would open a new connection.
+    server.keep_alive_conn_limit = None
     stopping = threading.Event()
 
     def stop(signum, frame):
