@@ -17,11 +17,10 @@ from chalicelib.events.model import EVENT_TYPES
 from chalicelib.oci import parse_registry_name
 from chalicelib.store.audit import MAX_LIMIT, AuditQueryError, AuditRecord, AuditStore
 
-from .http import ApiError, Call, is_number, json_response, route
+from .http import EARLIEST, ApiError, Call, is_number, json_response, route
 
 DEFAULT_WINDOW = timedelta(hours=24)
 DEFAULT_LIMIT = 100
-EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_TEXT = 256
 PARAMETERS = frozenset({"registry", "repository", "actor", "action", "from", "to", "limit", "cursor"})
 
@@ -74,7 +73,7 @@ def _range(start_text: str | None, end_text: str | None, now: datetime) -> tuple
         start = _time(start_text, "from") or end - DEFAULT_WINDOW
     except OverflowError:  # 'to' in the first day of year 1
         raise _invalid("'from' must be given for so early a 'to'") from None
-    if start < EARLIEST:  # the log's keys have four-digit years (and nothing in it is that old)
+    if start < EARLIEST:
         raise _invalid(f"'from' and 'to' are times from {EARLIEST.year} on")
     return start, end
 

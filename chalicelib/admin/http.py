@@ -6,6 +6,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from typing import Callable
 
 from chalicelib.auth.http import api_identity
@@ -18,6 +19,8 @@ from chalicelib.store.ports import PrincipalExists, PrincipalUnknown
 
 logger = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
+# Nothing we record is older, and stores write years with four digits (strftime does not pad).
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class ApiError(Exception):

@@ -13,7 +13,7 @@ from chalicelib.metering.report import ReportError, iso, resolve_range, totals, 
 from chalicelib.metering.usage import store_for
 from chalicelib.oci import RepoName
 
-from .http import ApiError, Call, json_response, route
+from .http import EARLIEST, ApiError, Call, json_response, route
 
 
 @route("GET", "/registries/{registry}/usage", needs=("billing:Read", "mrn:registry:{registry}"))
@@ -28,6 +28,8 @@ def get_usage(call: Call):
                                    granularity, call.services.clock.now())
     except ReportError as error:
         raise ApiError(400, "INVALID_ARGUMENT", str(error)) from None
+    if start < EARLIEST:
+        raise ApiError(400, "INVALID_ARGUMENT", f"'from' and 'to' are times from {EARLIEST.year} on")
     call.services.registries.require(registry)
     buckets = usage_report(store_for(call.services), registry, repository, start, end, granularity)
     return json_response(200, {

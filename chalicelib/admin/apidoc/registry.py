@@ -219,8 +219,8 @@ OPERATIONS = {
     ("GET", "/registries/{registry}/usage"): operation(
         "usage", "A registry's (or repository's) usage, hour by hour or day by day", {200: answer(obj({
             "registry": string(), "repository": nullable(string()), "granularity": string(enum=list(GRANULARITIES)),
-            "from": string(), "to": string(),
-            "buckets": array(obj({"start": string(), **_COUNTERS, "bytes_stored": nullable(integer())})),
+            "from": TIME, "to": TIME,
+            "buckets": array(obj({"start": TIME, **_COUNTERS, "bytes_stored": nullable(integer())})),
             "totals": obj({**_COUNTERS, "bytes_stored": nullable(integer())})}),
             "Every hour (day) of the range, zero-filled; bytes_stored is null in a repository's report.")},
         errors=[400, 403, 404], params=[
