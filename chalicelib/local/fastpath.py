@@ -6,8 +6,8 @@ through Flask, rebuilds the request, and serializes the answer with a generic,
 model-driven serializer that looks every member up through half a dozen alias providers.
 A GetItem that takes 0.3 ms in the backend costs 3-4 ms of CPU that way.
 
-`JsonFastPath` serves the JSON-protocol operations it knows (the DynamoDB item operations and
-the stream reads) with moto's own response handlers, so the backend, its validation,
+`JsonFastPath` serves the JSON-protocol operations it knows (the DynamoDB item operations, the
+stream reads and the SQS message calls) with moto's own response handlers, so the backend, its validation,
 conditional writes, transactions, streams and errors are exactly moto's; it only replaces
 the routing, the request set-up and, for successful answers, the serializer (a compiled
 equivalent of moto's, which falls back to moto's own for anything it does not know). Every
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from enum import Enum
 from typing import Any, Callable, Iterable
 from urllib.parse import urlparse
@@ -30,6 +31,9 @@ _SERVICES = {
         "BatchGetItem", "BatchWriteItem"})),
     "DynamoDBStreams_20120810": ("moto.dynamodbstreams.responses", "DynamoDBStreamsHandler", "dynamodbstreams",
                                  frozenset({"GetRecords", "DescribeStream", "GetShardIterator"})),
+    "AmazonSQS": ("moto.sqs.responses", "SQSResponse", "sqs", frozenset({
+        "SendMessage", "SendMessageBatch", "ReceiveMessage", "DeleteMessage", "DeleteMessageBatch",
+        "ChangeMessageVisibility", "GetQueueUrl"})),
 }
 # What moto's Flask app adds to every answer (flask-cors).
 _CORS = ("Access-Control-Allow-Origin", "*")
@@ -345,3 +349,45 @@ def cache_lookups() -> None:
     list_of_moto_modules._moorage_cached = True
     backends.list_of_moto_modules = list_of_moto_modules
     responses.method_names_from_class = functools.cache(responses.method_names_from_class)
+
+
+# ---- moto's SQS with a backlog ----------------------------------------------------------
+
+_uncounted = threading.local()
+
+
+def sqs_without_quadratic_costs() -> None:
+    """moto's SQS does work proportional to the queue's length for every message: sending one
+    computes all queue attributes, the three message counts included, only to read
+    ContentBasedDeduplication; and each visibility check derives the time through several
+    datetime objects (about 10 µs, twice per message per scan). When consumers fall behind
+    (a burst of pulls, each an event for three consumers) that turns quadratic and the
+    storage process spends seconds per batch. Sends skip the counts (nothing in them reads
+    the counts) and visibility checks read the same clock directly."""
+    import time
+
+    from moto.sqs.models import Message, Queue, SQSBackend
+
+    if getattr(SQSBackend, "_moorage_uncounted", False):
+        return
+    for name in ("approximate_number_of_messages", "approximate_number_of_messages_delayed",
+                 "approximate_number_of_messages_not_visible"):
+        count = getattr(Queue, name).fget
+        setattr(Queue, name, property(lambda queue, count=count: 0 if getattr(_uncounted, "on", False)
+                                      else count(queue)))
+
+    def uncounted(send):
+        def wrapper(self, *args, **kwargs):
+            before, _uncounted.on = getattr(_uncounted, "on", False), True
+            try:
+                return send(self, *args, **kwargs)
+            finally:
+                _uncounted.on = before
+        return wrapper
+
+    SQSBackend.send_message = uncounted(SQSBackend.send_message)
+    SQSBackend.send_message_batch = uncounted(SQSBackend.send_message_batch)
+    # moto's unix_time_millis(): milliseconds since the epoch from datetime.now(UTC).
+    Message.visible = property(lambda message: time.time() * 1000.0 > message.visible_at)
+    Message.delayed = property(lambda message: time.time() * 1000.0 < message.delayed_until)
+    SQSBackend._moorage_uncounted = True

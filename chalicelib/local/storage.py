@@ -354,9 +354,10 @@ def storage_app(snapshots: Snapshots, lock: _ReadWriteLock, fast: bool = True):
     """moto's server app behind the snapshot lock, with the fast path in front (fastpath.py)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-    from .fastpath import JsonFastPath, cache_lookups
+    from .fastpath import JsonFastPath, cache_lookups, sqs_without_quadratic_costs
 
     cache_lookups()
+    sqs_without_quadratic_costs()
     return _guarded(DomainDispatcherApplication(create_backend_app), lock, snapshots,
                     JsonFastPath() if fast else None)
 

@@ -29,10 +29,12 @@ EVERY_TYPE = {
 }
 # Values that change from one run to the next whatever the path (times, names and positions
 # derived from the time the stream was created, and a stream record's SizeBytes, which moto
-# measures on the record's JSON, time included): drop them before comparing.
+# measures on the record's JSON, time included; SQS message ids, receipt handles and times):
+# drop them before comparing.
 _VOLATILE_KEYS = {"eventID", "ApproximateCreationDateTime", "CreationRequestDateTime", "CreationDateTime",
                   "LatestStreamLabel", "StreamLabel", "ShardId", "StartingSequenceNumber", "SequenceNumber",
-                  "ShardIterator", "NextShardIterator", "SizeBytes"}
+                  "ShardIterator", "NextShardIterator", "SizeBytes",
+                  "MessageId", "ReceiptHandle", "SentTimestamp", "ApproximateFirstReceiveTimestamp"}
 _STREAM_LABEL = re.compile(r"stream/[0-9T:.\-]+")
 
 
@@ -87,7 +89,7 @@ def apps(tmp_path, monkeypatch):
 
 
 def _reset() -> None:
-    for name in ("dynamodb", "dynamodbstreams", "iam"):
+    for name in ("dynamodb", "dynamodbstreams", "sqs", "iam"):
         get_backend(name).reset()
 
 
@@ -186,11 +188,37 @@ def _scenario(wsgi: Wsgi) -> None:
     page = streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=7)
     streams.get_records(ShardIterator=page["NextShardIterator"])
 
+    sqs = wsgi.client("sqs")
+    url = sqs.get_queue_url(QueueName="q")["QueueUrl"]
+    attempt(sqs.get_queue_url, QueueName="missing")
+    sqs.send_message(QueueUrl=url, MessageBody='{"one": 1}', MessageAttributes={
+        "type": {"DataType": "String", "StringValue": "manifest.pushed"},
+        "raw": {"DataType": "Binary", "BinaryValue": b"\x00\x01"}})
+    sqs.send_message_batch(QueueUrl=url, Entries=[
+        {"Id": str(n), "MessageBody": f"body {n}",
+         "MessageAttributes": {"type": {"DataType": "String", "StringValue": "artifact.pulled"}}} for n in range(4)])
+    attempt(sqs.send_message_batch, QueueUrl=url, Entries=[{"Id": "same", "MessageBody": "a"},
+                                                           {"Id": "same", "MessageBody": "b"}])
+    attempt(sqs.send_message, QueueUrl=url.replace("/q", "/missing"), MessageBody="x")
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, WaitTimeSeconds=0, AttributeNames=["All"],
+                                MessageAttributeNames=["All"])["Messages"]
+    rest = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"],
+                               MessageAttributeNames=["type"])["Messages"]
+    sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0)  # all in flight: none
+    attempt(sqs.receive_message, QueueUrl=url, MaxNumberOfMessages=11, WaitTimeSeconds=0)
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=first[1]["ReceiptHandle"], VisibilityTimeout=0)
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"])
+    sqs.delete_message_batch(QueueUrl=url, Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
+                                                     for n, m in enumerate(rest)] + [
+        {"Id": "bad", "ReceiptHandle": "not-a-handle"}])
+    sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0, AttributeNames=["ApproximateReceiveCount"])
+
 
 def _run(app) -> list:
     _reset()
     setup = Wsgi(app)
     ensure_table(setup.client("dynamodb"), "t")
+    setup.client("sqs").create_queue(QueueName="q")
     wsgi = Wsgi(app)
     _scenario(wsgi)
     return [_comparable(*answer) for answer in wsgi.answers]
@@ -274,7 +302,7 @@ def test_other_requests_take_moto_path(apps):
     fast = fastpath.JsonFastPath()
     base = {"REQUEST_METHOD": "POST", "PATH_INFO": "/", "CONTENT_LENGTH": "2", "wsgi.input": io.BytesIO(b"{}")}
     assert fast({**base, "HTTP_X_AMZ_TARGET": "DynamoDB_20120810.DescribeTable"}) is None
-    assert fast({**base, "HTTP_X_AMZ_TARGET": "AmazonSQS.SendMessage"}) is None
+    assert fast({**base, "HTTP_X_AMZ_TARGET": "AmazonSQS.CreateQueue"}) is None
     assert fast({**base, "HTTP_X_AMZ_TARGET": "DynamoDB_20120810.GetItem", "HTTP_CONTENT_ENCODING": "gzip"}) is None
     assert fast({**base, "REQUEST_METHOD": "GET", "HTTP_X_AMZ_TARGET": "DynamoDB_20120810.GetItem"}) is None
     assert fast({**base, "PATH_INFO": "/bucket/key"}) is None
@@ -293,3 +321,29 @@ def test_compiled_serializer_leaves_objects_to_moto():
     for unsupported in (Item(), {"Item": {"k": {"S": "v"}}, "item": {}}):
         with pytest.raises(fastpath._Unsupported):
             write(unsupported)
+
+
+def test_sqs_counts_visibility_and_deduplication_unchanged(apps):
+    _reset()
+    sqs = Wsgi(apps["fast"]).client("sqs")
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    for n in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{n}")
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=60)
+    received = sqs.receive_message(QueueUrl=url, VisibilityTimeout=30, WaitTimeSeconds=0)["Messages"]
+    counts = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert [m["Body"] for m in received] == ["m0"]
+    assert (counts["ApproximateNumberOfMessages"], counts["ApproximateNumberOfMessagesNotVisible"],
+            counts["ApproximateNumberOfMessagesDelayed"]) == ("2", "1", "1")
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=received[0]["ReceiptHandle"], VisibilityTimeout=0)
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)["Messages"]
+    assert sorted(m["Body"] for m in again) == ["m0", "m1", "m2"]  # not the delayed one
+
+    fifo = sqs.create_queue(QueueName="q.fifo", Attributes={"FifoQueue": "true",
+                                                             "ContentBasedDeduplication": "true"})["QueueUrl"]
+    for _ in range(2):
+        sqs.send_message(QueueUrl=fifo, MessageBody="same", MessageGroupId="g")
+    sqs.send_message_batch(QueueUrl=fifo, Entries=[{"Id": "1", "MessageBody": "same", "MessageGroupId": "g"},
+                                                   {"Id": "2", "MessageBody": "other", "MessageGroupId": "g"}])
+    attributes = sqs.get_queue_attributes(QueueUrl=fifo, AttributeNames=["ApproximateNumberOfMessages"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "2"
