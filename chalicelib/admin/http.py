@@ -24,9 +24,10 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.headers = headers or {}
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,8 @@ def dispatch(request: Request, services) -> Response:
         if found is None:
             if matches:
                 allowed = ", ".join(sorted({r.method for r, _ in matches}))
-                raise ApiError(405, "METHOD_NOT_ALLOWED", f"{request.method} is not supported here (allowed: {allowed})")
+                raise ApiError(405, "METHOD_NOT_ALLOWED", f"{request.method} is not supported here (allowed: {allowed})",
+                               {"Allow": allowed})  # RFC 9110 15.5.6
             raise ApiError(404, "NOT_FOUND", f"no such endpoint: {request.method} /api/v1{request.path}")
         spec, match = found
         identity = _caller(request, services, spec.anonymous)
@@ -151,6 +153,7 @@ def dispatch(request: Request, services) -> Response:
         return spec.handler(call)
     except ApiError as error:
         response = _error(error.status, error.code, error.message)
+        response.headers.update(error.headers)
         if error.status in (401, 403) and request.header("authorization"):
             subject = identity.subject if error.status == 403 and identity is not None else "anonymous"
             response = replace(response, notice=Notice(

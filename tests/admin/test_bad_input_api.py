@@ -35,6 +35,12 @@ def test_an_empty_query_value_is_as_if_none_was_sent(admin, webhook):
     assert admin.ok("GET", f"{webhook}/deliveries?limit=")["deliveries"] == []
 
 
+def test_a_method_a_path_does_not_take_is_405_with_allow(admin, name):
+    response = admin.call("PUT", f"/registries/{name}")
+    assert response.status_code == 405 and response.headers["Allow"] == "DELETE, GET, PATCH"
+    assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+
 def test_json_nested_too_deeply_is_400(admin):
     message = admin.error("POST", "/registries", 400, "INVALID_JSON", data="[" * 30_000 + "]" * 30_000)
     assert "nested too deeply" in message
