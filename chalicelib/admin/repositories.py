@@ -53,7 +53,8 @@ def list_repositories(call: Call):
 
 @route("GET", REPO, needs=PULL)
 def get_repository(call: Call):
-    return json_response(200, call.services.artifacts.repository(repo_name(call), detail=True))
+    view = call.services.artifacts.repository(repo_name(call), detail=True)
+    return json_response(200, view, ETag=f'"{view["revision"]}"')  # for PATCH's If-Match, as registries do
 
 
 @route("PATCH", REPO, needs=("repository:ManagePolicy", "mrn:repository:{registry}/{repository}"))

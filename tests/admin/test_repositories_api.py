@@ -54,6 +54,17 @@ def test_describe_a_repository(admin, content):
     admin.error("GET", f"/registries/{content['registry']}/repositories/Team/App", 400, "NAME_INVALID")
 
 
+def test_repository_updates_follow_the_etag(admin):
+    registry = admin.registry()
+    admin.v2.push(f"{registry}/team/web", build_image([tar_layer({"w": b"w"})]), "1")
+    path = f"/registries/{registry}/repositories/team/web"
+    etag = admin.call("GET", path).headers["ETag"]
+    updated = admin.call("PATCH", path, json={"description": "one"}, headers={"If-Match": etag})
+    assert updated.status_code == 200 and updated.headers["ETag"] != etag
+    assert admin.call("GET", path).headers["ETag"] == updated.headers["ETag"] == f'"{updated.json()["revision"]}"'
+    admin.error("PATCH", path, 412, "PRECONDITION_FAILED", json={"description": "two"}, headers={"If-Match": etag})
+
+
 def test_tags_and_artifacts(admin, content):
     tags = {t["name"]: t for t in admin.ok("GET", _repo(content, "/-/tags"))["tags"]}
     assert set(tags) == {"1", "latest", "multi"}

@@ -76,11 +76,12 @@ _POLICY = path("policy", string(pattern=anchored(POLICY_NAME)), "The attached po
 _REGISTRY = path("registry", REGISTRY, "The registry.", "acme")
 _ROBOT = path("name", string(pattern=ROBOT_REF), "The robot: robot$<registry>+<name>, <registry>+<name> or "
                                                  "<name>.", "ci")
-_MEMBER_TYPE = path("ptype", string(enum=["user", "group", "robot"]), "What kind of principal.", "user")
+_MEMBER_TYPES = string(enum=["user", "group", "robot"])
+_MEMBER_TYPE = path("ptype", _MEMBER_TYPES, "What kind of principal.", "user")
 _MEMBER = path("name", string(pattern=ROBOT_REF), "The principal's name (a robot's full name, "
                                                   "<registry>+<name>, or its login).", "alice")
 _NAMED_POLICY = obj({"name": string(), "document": ref("IamPolicyDocument")})
-_MEMBER_VIEW = obj({"type": string(enum=["user", "group", "robot"]), "name": string(), "role": nullable(_ROLE)})
+_MEMBER_VIEW = obj({"type": _MEMBER_TYPES, "name": string(), "role": _ROLE})
 _IAM = body(ref("IamPolicy"), "The policy document.", {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "repository:Pull", "Resource": "mrn:repository:acme/*"}]})
@@ -156,7 +157,8 @@ OPERATIONS = {
         errors=[403, 404], params=[_REGISTRY, _MEMBER_TYPE, _MEMBER],
         request=body(obj({"role": _ROLE}, additional=True), "The role.", {"role": "Developer"})),
     ("DELETE", "/registries/{registry}/members/{ptype}/{name}"): _op(
-        "Take a role in a registry away", {200: answer(_MEMBER_VIEW, "No role (role is null).")},
+        "Take a role in a registry away",
+        {200: answer(obj({"type": _MEMBER_TYPES, "name": string(), "role": {"type": "null"}}), "No role now.")},
         errors=[400, 403, 404], params=[_REGISTRY, _MEMBER_TYPE, _MEMBER]),
 
     ("GET", "/registries/{registry}/robots"): _op(

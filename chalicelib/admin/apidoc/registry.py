@@ -156,7 +156,7 @@ OPERATIONS = {
             query("q", string(), "Only names containing this (lower-cased)."),
             query("cursor", string(), "The next_cursor of the page before.")]),
     ("GET", _REPO_PATH): operation(
-        _REPOSITORIES, "Describe a repository", {200: answer(ref("RepositoryDetail"), "The repository.")},
+        _REPOSITORIES, "Describe a repository", {200: answer(ref("RepositoryDetail"), "The repository.", ETAG)},
         errors=[400, 403, 404], params=_REPO),
     ("PATCH", _REPO_PATH): operation(
         _REPOSITORIES, "Change a repository's description or content policy",
