@@ -106,7 +106,10 @@ def _url(url: object, allow_private: bool) -> str:
         raise ApiError(400, "INVALID_ARGUMENT", f"'url' is a string of at most {MAX_URL} characters")
     if any(c.isspace() or not c.isprintable() for c in url):
         raise ApiError(400, "INVALID_ARGUMENT", "'url' must not contain spaces or control characters")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed IPv6 bracket: http://[::1
+        raise ApiError(400, "INVALID_ARGUMENT", "'url' is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ApiError(400, "INVALID_ARGUMENT", "'url' must be an http:// or https:// URL with a host")
     if parts.username is not None or parts.password is not None:

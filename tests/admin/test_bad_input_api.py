@@ -31,6 +31,11 @@ def test_digits_int_cannot_read_are_400(admin, name, webhook):
                 headers={"If-Match": '"²"'.encode("latin-1")})
 
 
+@pytest.mark.parametrize("url", ["http://[::1", "https://[abc/x"])
+def test_a_webhook_url_that_does_not_parse_is_400(admin, name, url):
+    admin.error("POST", f"/registries/{name}/webhooks", 400, "INVALID_ARGUMENT", json={"url": url})
+
+
 def test_an_empty_query_value_is_as_if_none_was_sent(admin, webhook):
     assert admin.ok("GET", f"{webhook}/deliveries?limit=")["deliveries"] == []
 
