@@ -117,7 +117,7 @@ class ArtifactViews:
         raw = self._objects.get(blob.key) if blob else None
         try:
             created = json.loads(raw or b"{}").get("created")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):  # not JSON, not an object, nested too deeply
             return None
         return created if isinstance(created, str) else None
 

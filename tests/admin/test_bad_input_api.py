@@ -7,6 +7,8 @@ import uuid
 import pytest
 import requests
 
+from tests.support.images import build_image, tar_layer
+
 from .conftest import TIMEOUT
 
 
@@ -44,6 +46,14 @@ def test_a_method_a_path_does_not_take_is_405_with_allow(admin, name):
     response = admin.call("PUT", f"/registries/{name}")
     assert response.status_code == 405 and response.headers["Allow"] == "DELETE, GET, PATCH"
     assert response.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+def test_an_image_config_nested_too_deeply_has_no_created_time(admin, name):
+    config = b"[" * 100_000 + b"]" * 100_000  # valid JSON, deeper than json.loads goes
+    image = build_image([tar_layer({"a": b"a"})], config_data=config,
+                        config_media_type="application/vnd.oci.image.config.v1+json")
+    admin.v2.push(f"{name}/deep", image, "1")
+    assert admin.ok("GET", f"/registries/{name}/repositories/deep/-/artifacts/1")["created"] is None
 
 
 def test_json_nested_too_deeply_is_400(admin):
