@@ -1,7 +1,6 @@
 """Build API Gateway REST (payload 1.0) proxy events, as API Gateway does for Lambda."""
 from __future__ import annotations
 
-import base64
 import time
 import uuid
 from urllib.parse import parse_qsl
@@ -59,6 +58,14 @@ def _content_type(headers: dict[str, list[str]]) -> str:
     return ""
 
 
+class Base64Body(str):
+    """A binary request body as API Gateway hands it to Lambda (base64 text) that also keeps
+    the bytes it encodes: the local gateway's function need not decode what was just encoded
+    (gateway.thread_safe). To anything else it is the str it always was."""
+
+    raw: bytes
+
+
 def _body(body: bytes, content_type: str, text_types: frozenset[str]) -> tuple[str | None, bool]:
     if not body:
         return None, False
@@ -67,14 +74,24 @@ def _body(body: bytes, content_type: str, text_types: frozenset[str]) -> tuple[s
             return body.decode("utf-8"), False
         except UnicodeDecodeError:
             pass  # not text after all: keep the bytes exact
-    return base64.b64encode(body).decode("ascii"), True
+    text = Base64Body(_b64encode(body).decode("ascii"))
+    text.raw = body
+    return text, True
 
 
 def response_body(response: dict) -> bytes:
     body = response.get("body") or b""
     if response.get("isBase64Encoded"):
-        return base64.b64decode(body)
+        return _b64decode(body)
     return body.encode("utf-8") if isinstance(body, str) else body
+
+
+try:  # SIMD base64, ten times the standard library's speed on multi-MiB bodies (local extra)
+    from pybase64 import b64decode as _b64decode
+    from pybase64 import b64encode as _b64encode
+except ImportError:  # pragma: no cover - same results, slower
+    from base64 import b64decode as _b64decode
+    from base64 import b64encode as _b64encode
 
 
 class LambdaContext:

@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote
 from chalicelib.oci import MAX_MANIFEST_BYTES, Code, OciError, Route, match_route
 from chalicelib.registry.http.dispatch import error_response, too_large
 
-from .events import LambdaContext, resource_for, response_body, rest_event
+from .events import Base64Body, LambdaContext, resource_for, response_body, rest_event
 
 DEFAULT_PIECE_BYTES = 4 * 1024 * 1024  # fits a bare API Gateway request (~4.5 MiB raw)
 FUNCTION_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -28,11 +28,23 @@ log = logging.getLogger("moorage.gateway")
 
 
 def thread_safe(app) -> None:
-    """Give a Chalice app a thread-local current_request, as `chalice local` does."""
+    """Give a Chalice app a thread-local current_request, as `chalice local` does, whose
+    raw_body comes from the bytes the gateway encoded (events.Base64Body) rather than from
+    decoding them again: the same bytes, without a base64 round trip per request."""
     from chalice.local import LocalChalice
 
-    if not isinstance(app, LocalChalice):
-        app.__class__ = type("GatewayChalice", (LocalChalice, app.__class__), {})
+    if isinstance(app, LocalChalice):
+        return
+
+    def set_current_request(self, request) -> None:
+        body = getattr(request, "_body", None)
+        if (isinstance(body, Base64Body) and getattr(request, "_is_base64_encoded", False)
+                and getattr(request, "_raw_body", None) == b""):
+            request._raw_body = body.raw  # what Request.raw_body would decode from the text
+        LocalChalice._THREAD_LOCAL.current_request = request
+
+    current_request = property(LocalChalice.current_request.fget, set_current_request)
+    app.__class__ = type("GatewayChalice", (LocalChalice, app.__class__), {"current_request": current_request})
 
 
 class Gateway:
@@ -50,15 +62,16 @@ class Gateway:
         method = environ["REQUEST_METHOD"].upper()
         path = _raw_path(environ)
         body_in = environ["wsgi.input"]
-        first = _read(body_in, self._piece + 1) if _has_body(environ) else b""
+        first = _read(body_in, self._piece) if _has_body(environ) else b""
+        second = _read(body_in, self._piece) if len(first) == self._piece else b""
         call = _Call(self, environ, method, path)
         if method not in FUNCTION_METHODS:  # API Gateway routes only these to the function
             response = _error(OciError(Code.UNSUPPORTED, detail={"method": method[:16]},
                                        message=f"{method[:16]} is not supported"), method)
-        elif len(first) <= self._piece:
+        elif not second:
             response = call.invoke(method, path, environ.get("QUERY_STRING", ""), first)
         else:
-            response = self._stream(call, first, body_in)
+            response = self._stream(call, _pieces(body_in, self._piece, first, second))
         status = response.get("statusCode", 502)
         headers = _response_headers(response)
         body = response_body(response)
@@ -68,13 +81,12 @@ class Gateway:
 
     # ---- big bodies -------------------------------------------------------------------
 
-    def _stream(self, call: "_Call", first: bytes, body_in) -> dict:
+    def _stream(self, call: "_Call", pieces: Iterator[bytes]) -> dict:
         try:
             match = match_route(call.path[len("/v2"):]) if call.path.startswith("/v2/") else None
         except OciError:
             match = None
         route = match.route if match else None
-        pieces = _pieces(first, body_in, self._piece)
         query = call.environ.get("QUERY_STRING", "")
         if route is Route.UPLOAD and call.method in ("PATCH", "PUT"):
             return self._upload_pieces(call, call.path, query, pieces, close_with=call.method)
@@ -172,17 +184,11 @@ def _read(stream, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def _pieces(first: bytes, stream, size: int) -> Iterator[bytes]:
-    buffer = first
-    while True:
-        while len(buffer) >= size:
-            yield buffer[:size]
-            buffer = buffer[size:]
-        more = _read(stream, size)
-        if not more:
-            break
-        buffer += more
-    yield buffer
+def _pieces(stream, size: int, *read: bytes) -> Iterator[bytes]:
+    """The body in pieces of `size` bytes, the last one maybe shorter (never empty): the
+    pieces already `read`, then the rest of the stream as it is consumed."""
+    yield from read
+    yield from iter(lambda: _read(stream, size), b"")
 
 
 def _drain(pieces: Iterator[bytes]) -> None:
