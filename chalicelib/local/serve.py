@@ -79,6 +79,21 @@ def start_storage(data_dir: Path, host: str = "127.0.0.1") -> tuple[subprocess.P
     return process, f"http://{host}:{port}"
 
 
+def start_events() -> subprocess.Popen:
+    """The event runner (event_runner.main) in a process of its own, with this environment."""
+    return subprocess.Popen([sys.executable, "-m", "chalicelib.local.event_runner"], stdin=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+
+
+def stop_process(process: subprocess.Popen, timeout_s: float) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def prepare(settings) -> None:
     import boto3
 
@@ -130,7 +145,6 @@ def serve(host: str, port: int, data_dir: Path, threads: int = 32) -> None:
         from chalicelib.services import default_services
 
         from .gateway import Gateway, thread_safe
-        from .event_runner import EventRunner
         from .scheduler import Scheduler
 
         services = default_services()
@@ -140,8 +154,7 @@ def serve(host: str, port: int, data_dir: Path, threads: int = 32) -> None:
         thread_safe(function.app)
         scheduler = Scheduler(function.app, interval_s=float(os.environ.get("MOORAGE_SCHEDULE_INTERVAL", "300")))
         scheduler.start()
-        events = EventRunner(function.app, services.aws, services.settings)
-        events.start()
+        events = start_events()
         gateway = Gateway(function.app, list(function.app.routes),
                           piece_bytes=services.settings.max_request_body)
         server = wsgi.Server((host, port), gateway, numthreads=threads, request_queue_size=128,
@@ -160,10 +173,6 @@ def serve(host: str, port: int, data_dir: Path, threads: int = 32) -> None:
             scheduler.stop()
             server.stop()
             services.publisher.flush()
-            events.stop()
+            stop_process(events, timeout_s=30)
     finally:
-        storage.send_signal(signal.SIGTERM)
-        try:
-            storage.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            storage.kill()
+        stop_process(storage, timeout_s=120)
