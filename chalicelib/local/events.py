@@ -74,7 +74,7 @@ def _body(body: bytes, content_type: str, text_types: frozenset[str]) -> tuple[s
             return body.decode("utf-8"), False
         except UnicodeDecodeError:
             pass  # not text after all: keep the bytes exact
-    text = Base64Body(_b64encode(body).decode("ascii"))
+    text = Base64Body(_b64encode(body), "ascii")  # decoded straight into the str (one copy)
     text.raw = body
     return text, True
 

@@ -11,6 +11,7 @@ Run: python -m chalicelib.local.storage --port P --data-dir D
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import os
 import pickle
@@ -329,10 +330,52 @@ def _in_pieces(body):
             yield view[start:start + _RESPONSE_PIECE].tobytes()
 
 
+_BODY_READ = 64 * 1024
+
+
+def _read_body_in_small_pieces(environ) -> None:
+    """cheroot reads request bodies through a pure-Python BufferedReader that allocates (and
+    zeroes) a buffer of the size asked for at every socket read; werkzeug asks moto's S3 for
+    the whole body at once, so an 8 MiB part cost dozens of 8 MiB allocations. Read it here in
+    small pieces; moto then reads the same bytes from memory."""
+    length = environ.get("CONTENT_LENGTH") or ""
+    if not length.isdigit() or int(length) <= _BODY_READ:
+        return
+    stream, remaining, chunks = environ["wsgi.input"], int(length), []
+    while remaining:
+        chunk = stream.read(min(remaining, _BODY_READ))
+        if not chunk:
+            break  # the client went away: werkzeug sees a short body, as before
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    environ["wsgi.input"] = io.BytesIO(b"".join(chunks))
+
+
+def _etag_as_written() -> None:
+    """moto computes an object's ETag (its MD5) on first use by reading the whole object
+    back from its buffer (a temporary file above 8 MiB); compute it from the bytes as they
+    are stored instead. Keys given an ETag (multipart results) keep theirs."""
+    from moto.s3.models import DEFAULT_TEXT_ENCODING, FakeKey, md5_hash
+
+    store = FakeKey.value.fset
+    if getattr(store, "_moorage_etag", False):
+        return
+
+    def value(self, new_value) -> None:
+        store(self, new_value)
+        if self._etag is None:  # the bytes moto just wrote
+            data = new_value.encode(DEFAULT_TEXT_ENCODING) if isinstance(new_value, str) else new_value
+            self._etag = md5_hash(data).hexdigest()
+
+    value._moorage_etag = True
+    FakeKey.value = FakeKey.value.setter(value)
+
+
 def _guarded(app, lock: _ReadWriteLock, snapshots: Snapshots, fast=None):
     from werkzeug.http import HTTP_STATUS_CODES
 
     def wsgi(environ, start_response):
+        _read_body_in_small_pieces(environ)
         lock.acquire_shared()
         try:
             if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
@@ -358,6 +401,7 @@ def storage_app(snapshots: Snapshots, lock: _ReadWriteLock, fast: bool = True):
 
     cache_lookups()
     sqs_without_quadratic_costs()
+    _etag_as_written()
     return _guarded(DomainDispatcherApplication(create_backend_app), lock, snapshots,
                     JsonFastPath() if fast else None)
 

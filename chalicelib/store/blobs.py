@@ -22,7 +22,12 @@ class S3Objects:
                  own_bucket: Callable[[str], str | None] | None = None):
         """own_bucket(registry): the registry's own bucket, if it has one. Keys start with their
         registry (store/keys.py), so every call finds its bucket from the key alone."""
-        config = Config(signature_version="s3v4", s3={"addressing_style": "path"},
+        s3 = {"addressing_style": "path"}
+        if endpoint and endpoint.startswith("http://"):
+            # botocore signs (SHA-256s) every body sent over plain HTTP, which only the local
+            # storage is; over HTTPS (AWS) it already leaves part and object bodies unsigned.
+            s3["payload_signing_enabled"] = False
+        config = Config(signature_version="s3v4", s3=s3,
                         max_pool_connections=64, retries={"max_attempts": 3, "mode": "standard"})
         self._default_bucket = bucket
         self._own_bucket = own_bucket
