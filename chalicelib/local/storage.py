@@ -11,7 +11,6 @@ Run: python -m chalicelib.local.storage --port P --data-dir D
 from __future__ import annotations
 
 import argparse
-import io
 import logging
 import os
 import pickle
@@ -102,10 +101,79 @@ def _file_backed_keys(objects_dir: Path) -> None:
     FakeKey.__setstate__ = setstate
 
 
+class _JoinedParts:
+    """The buffer of an object made by a completed multipart upload: its parts' buffers (files
+    above moto's 5 MiB threshold), read one after another, as S3 joins parts without copying
+    them. Offers what moto and the snapshots use of a key's buffer; writing to it (moto's
+    value setter) first turns it into an ordinary buffer."""
+
+    def __init__(self, buffers: list, sizes: list[int], max_size: int):
+        self._buffers, self._sizes, self._max_size = buffers, sizes, max_size
+        self._pos = 0
+        self._own = None  # a plain buffer, once written to
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if self._own is not None:
+            return self._own.seek(offset, whence)
+        base = {0: 0, 1: self._pos, 2: sum(self._sizes)}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._own.tell() if self._own is not None else self._pos
+
+    def read(self, size: int = -1) -> bytes:
+        if self._own is not None:
+            return self._own.read(size)
+        chunks, wanted, start = [], size if size is not None and size >= 0 else None, 0
+        for buffer, length in zip(self._buffers, self._sizes):
+            if wanted == 0:
+                break
+            if self._pos < start + length:
+                buffer.seek(self._pos - start)
+                chunk = buffer.read(min(wanted, start + length - self._pos) if wanted is not None
+                                    else start + length - self._pos)
+                chunks.append(chunk)
+                self._pos += len(chunk)
+                if wanted is not None:
+                    wanted -= len(chunk)
+            start += length
+        return b"".join(chunks)
+
+    def truncate(self, size: int | None = None) -> int:
+        self._materialize()
+        return self._own.truncate(size)
+
+    def write(self, data) -> int:
+        self._materialize()
+        return self._own.write(data)
+
+    def close(self) -> None:
+        if self._own is not None:
+            self._own.close()
+        for buffer in self._buffers:
+            buffer.close()
+        self._buffers, self._sizes = [], []
+
+    @property
+    def closed(self) -> bool:
+        return self._own.closed if self._own is not None else not self._buffers and not self._sizes
+
+    def _materialize(self) -> None:
+        if self._own is None:
+            own = tempfile.SpooledTemporaryFile(max_size=self._max_size)
+            position, self._pos = self._pos, 0
+            shutil.copyfileobj(self, own, 1024 * 1024)
+            own.seek(position)
+            for buffer in self._buffers:
+                buffer.close()
+            self._own = own
+
+
 def _streaming_multipart_complete() -> None:
     """moto joins all parts of a completing multipart upload in memory (about three copies of
-    the object); S3 does not. Copy the parts into the new object's file buffer instead, so
-    a multi-GB push keeps the storage process's memory flat."""
+    the object); S3 does not. The new object reads its parts' buffers in turn (_JoinedParts)
+    instead, so a multi-GB push keeps the storage process's memory flat and copies nothing."""
     from moto.s3 import models
     from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML
 
@@ -123,11 +191,19 @@ def _streaming_multipart_complete() -> None:
             parts.append(part)
         if not parts:
             raise MalformedXML()
-        joined = tempfile.SpooledTemporaryFile(max_size=parts[0]._max_buffer_size)
-        for part in parts:  # before put_object, which disposes of the parts
-            with part.lock:
-                part._value_buffer.seek(0)
-                shutil.copyfileobj(part._value_buffer, joined, 1024 * 1024)
+        if len({id(part) for part in parts}) == len(parts):
+            buffers = []
+            for part in parts:  # the object takes each part's bytes; disposing of the part closes an empty buffer
+                with part.lock:
+                    buffers.append(part._value_buffer)
+                    part._value_buffer = tempfile.SpooledTemporaryFile(max_size=part._max_buffer_size)
+            joined = _JoinedParts(buffers, [part.contentsize for part in parts], parts[0]._max_buffer_size)
+        else:  # a part listed twice: copy
+            joined = tempfile.SpooledTemporaryFile(max_size=parts[0]._max_buffer_size)
+            for part in parts:
+                with part.lock:
+                    part._value_buffer.seek(0)
+                    shutil.copyfileobj(part._value_buffer, joined, 1024 * 1024)
         del bucket.multiparts[multipart_id]  # disposes of the parts
         etag = f"{models.md5_hash(bytes(md5s)).hexdigest()}-{len(parts)}"
         key = self.put_object(bucket_name, multipart.key_name, b"", storage=multipart.storage, etag=etag,
@@ -330,27 +406,6 @@ def _in_pieces(body):
             yield view[start:start + _RESPONSE_PIECE].tobytes()
 
 
-_BODY_READ = 64 * 1024
-
-
-def _read_body_in_small_pieces(environ) -> None:
-    """cheroot reads request bodies through a pure-Python BufferedReader that allocates (and
-    zeroes) a buffer of the size asked for at every socket read; werkzeug asks moto's S3 for
-    the whole body at once, so an 8 MiB part cost dozens of 8 MiB allocations. Read it here in
-    small pieces; moto then reads the same bytes from memory."""
-    length = environ.get("CONTENT_LENGTH") or ""
-    if not length.isdigit() or int(length) <= _BODY_READ:
-        return
-    stream, remaining, chunks = environ["wsgi.input"], int(length), []
-    while remaining:
-        chunk = stream.read(min(remaining, _BODY_READ))
-        if not chunk:
-            break  # the client went away: werkzeug sees a short body, as before
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    environ["wsgi.input"] = io.BytesIO(b"".join(chunks))
-
-
 def _etag_as_written() -> None:
     """moto computes an object's ETag (its MD5) on first use by reading the whole object
     back from its buffer (a temporary file above 8 MiB); compute it from the bytes as they
@@ -371,11 +426,59 @@ def _etag_as_written() -> None:
     FakeKey.value = FakeKey.value.setter(value)
 
 
+_streamed = threading.local()
+
+
+class _ObjectStream:
+    """An object's bytes as moto's GetObject answers them, read from its buffer a piece at a
+    time while the server sends them (moto reads the whole object into memory first)."""
+
+    def __init__(self, key):
+        self._key = key
+
+    def __iter__(self):
+        position = 0
+        while True:
+            with self._key.lock:  # other readers and the snapshots move the same buffer
+                self._key._value_buffer.seek(position)
+                chunk = self._key._value_buffer.read(_RESPONSE_PIECE)
+            if not chunk:
+                return
+            position += len(chunk)
+            yield chunk
+
+
+def _streamed_object_reads() -> None:
+    """A plain GetObject (no Range, no part number) that the server serves answers with an
+    _ObjectStream of the key instead of its value; everything else about the answer is moto's."""
+    from moto.s3.models import FakeKey
+    from moto.s3.responses import S3Response
+
+    if getattr(S3Response.get_object, "_moorage_streamed", False):
+        return
+    value = FakeKey.value
+    FakeKey.value = property(lambda key: _ObjectStream(key) if getattr(_streamed, "on", False) else value.fget(key),
+                             value.fset)
+    whole = S3Response.get_object
+
+    def get_object(self):
+        if (not getattr(_streamed, "serving", False)  # in-process moto (tests) wants bytes
+                or self.headers.get("Range") or self.querystring.get("partNumber")):
+            return whole(self)
+        _streamed.on = True  # GetObject reads `key.value` only to answer with it
+        try:
+            return whole(self)
+        finally:
+            _streamed.on = False
+
+    get_object._moorage_streamed = True
+    S3Response.get_object = get_object
+
+
 def _guarded(app, lock: _ReadWriteLock, snapshots: Snapshots, fast=None):
     from werkzeug.http import HTTP_STATUS_CODES
 
     def wsgi(environ, start_response):
-        _read_body_in_small_pieces(environ)
         lock.acquire_shared()
         try:
             if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
@@ -387,8 +490,10 @@ def _guarded(app, lock: _ReadWriteLock, snapshots: Snapshots, fast=None):
                 status, headers, body = answer
                 start_response(f"{status} {HTTP_STATUS_CODES.get(status, 'UNKNOWN')}", headers)
                 return [body]
+            _streamed.serving = True
             return _in_pieces(app(environ, start_response))
         finally:
+            _streamed.serving = False
             lock.release_shared()
     return wsgi
 
@@ -402,6 +507,7 @@ def storage_app(snapshots: Snapshots, lock: _ReadWriteLock, fast: bool = True):
     cache_lookups()
     sqs_without_quadratic_costs()
     _etag_as_written()
+    _streamed_object_reads()
     return _guarded(DomainDispatcherApplication(create_backend_app), lock, snapshots,
                     JsonFastPath() if fast else None)
 

@@ -96,20 +96,78 @@ def test_etags_are_the_md5_of_what_was_written(s3, tmp_path):
     assert s3.head_object(Bucket="bkt", Key="multi")["ETag"] == f'"{hashlib.md5(md5s).hexdigest()}-2"'
 
 
-def test_request_bodies_are_read_whole_in_small_pieces():
+def test_joined_parts_read_across_part_boundaries_and_turn_plain_when_written():
+    import tempfile
+
+    parts = [b"a" * 10, b"b" * 5, b"c" * 7]
+    buffers = []
+    for data in parts:
+        buffer = tempfile.SpooledTemporaryFile(max_size=4)
+        buffer.write(data)
+        buffers.append(buffer)
+    joined = storage._JoinedParts(buffers, [len(p) for p in parts], 4)
+    whole = b"".join(parts)
+    assert joined.read() == whole
+    joined.seek(8)
+    assert joined.read(5) == whole[8:13] and joined.tell() == 13
+    assert joined.read(100) == whole[13:] and joined.read(1) == b""
+    assert joined.seek(-3, 2) == len(whole) - 3 and joined.read() == whole[-3:]
+    joined.seek(0)
+    joined.truncate()
+    joined.write(b"new")
+    joined.seek(0)
+    assert joined.read() == b"new" and all(b.closed for b in buffers)
+    joined.close()
+    assert joined.closed
+
+
+def test_object_stream_reads_a_piece_at_a_time():
     import io
+    import threading
 
-    class Trickle(io.RawIOBase):  # hands out at most 1000 bytes per read, as a socket may
-        def __init__(self, data):
-            self._data = io.BytesIO(data)
+    class Key:
+        lock = threading.Lock()
+        _value_buffer = io.BytesIO(b"x" * (storage._RESPONSE_PIECE * 2 + 3))
 
-        def read(self, size=-1):
-            return self._data.read(min(size, 1000) if size >= 0 else 1000)
+    assert [len(piece) for piece in storage._ObjectStream(Key())] == [storage._RESPONSE_PIECE] * 2 + [3]
 
-    data = bytes(range(256)) * 1000
-    environ = {"CONTENT_LENGTH": str(len(data)), "wsgi.input": Trickle(data + b"next request")}
-    storage._read_body_in_small_pieces(environ)
-    assert environ["wsgi.input"].read() == data
-    short = {"CONTENT_LENGTH": str(len(data) + 5), "wsgi.input": Trickle(data)}
-    storage._read_body_in_small_pieces(short)
-    assert short["wsgi.input"].read() == data  # what came before the client went away
+
+def test_objects_through_the_server_whole_ranged_and_after_a_restart(tmp_path, monkeypatch):
+    import hashlib
+
+    from moto.backends import get_backend
+
+    from tests.local.test_fastpath import Wsgi
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b",
+                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    lock = storage._ReadWriteLock()
+    snapshots = storage.Snapshots(tmp_path, lock)
+    s3 = Wsgi(storage.storage_app(snapshots, lock)).client("s3")
+    try:
+        s3.create_bucket(Bucket="bkt")
+        parts = [bytes([n]) * (5 << 20) for n in range(2)] + [b"tail"]
+        _multipart(s3, "big", parts)
+        whole = b"".join(parts)
+        assert s3.get_object(Bucket="bkt", Key="big")["Body"].read() == whole
+        ranged = s3.get_object(Bucket="bkt", Key="big", Range=f"bytes={(5 << 20) - 2}-{(5 << 20) + 1}")
+        assert ranged["Body"].read() == whole[(5 << 20) - 2:(5 << 20) + 2]
+        assert s3.head_object(Bucket="bkt", Key="big")["ContentLength"] == len(whole)
+        snapshots.save()
+        get_backend("s3").reset()
+        storage.Snapshots(tmp_path, lock).load()
+        assert hashlib.sha256(s3.get_object(Bucket="bkt", Key="big")["Body"].read()).digest() == \
+            hashlib.sha256(whole).digest()
+        s3.put_object(Bucket="bkt", Key="big", Body=b"replaced")
+        assert s3.get_object(Bucket="bkt", Key="big")["Body"].read() == b"replaced"
+    finally:
+        get_backend("s3").reset()
+
+
+def test_in_process_moto_still_answers_object_reads_with_bytes(s3, tmp_path):
+    lock = storage._ReadWriteLock()
+    storage.storage_app(storage.Snapshots(tmp_path, lock), lock)  # installs the server's patches
+    s3.create_bucket(Bucket="bkt")
+    s3.put_object(Bucket="bkt", Key="k", Body=b"bytes")
+    assert s3.get_object(Bucket="bkt", Key="k")["Body"].read() == b"bytes"
