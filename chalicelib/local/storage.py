@@ -73,18 +73,7 @@ def _file_backed_keys(objects_dir: Path) -> None:
 
     def getstate(self):
         state = self.__dict__.copy()
-        path = state.get("_moorage_file")
-        if not path or not os.path.exists(path):
-            path = str(objects_dir / uuid.uuid4().hex)
-            try:
-                with self.lock, open(path, "wb") as out:
-                    self._value_buffer.seek(0)
-                    shutil.copyfileobj(self._value_buffer, out, 1024 * 1024)
-            except ValueError:  # moto closed the buffer of a deleted key that is still referenced
-                os.unlink(path)
-                path = None
-            self._moorage_file = path
-            state["_moorage_file"] = path
+        state["_moorage_file"] = _object_file(self, objects_dir)
         state.pop("_value_buffer", None)
         state.pop("lock", None)
         return state
@@ -99,6 +88,22 @@ def _file_backed_keys(objects_dir: Path) -> None:
 
     FakeKey.__getstate__ = getstate
     FakeKey.__setstate__ = setstate
+
+
+def _object_file(key, objects_dir: Path) -> str | None:
+    """The file under objects_dir that holds the key's bytes, written the first time."""
+    path = getattr(key, "_moorage_file", None)
+    if not path or not os.path.exists(path):
+        path = str(objects_dir / uuid.uuid4().hex)
+        try:
+            with key.lock, open(path, "wb") as out:
+                key._value_buffer.seek(0)
+                shutil.copyfileobj(key._value_buffer, out, 1024 * 1024)
+        except ValueError:  # moto closed the buffer of a deleted key that is still referenced
+            os.unlink(path)
+            path = None
+        key._moorage_file = path
+    return path
 
 
 class _JoinedParts:
@@ -355,6 +360,7 @@ class Snapshots:
                     backend_dict[account][region] = backend  # noqa: per-account/region backend
 
     def save(self) -> None:
+        self._write_object_files()
         self._lock.acquire_exclusive()
         try:
             state = {}
@@ -369,6 +375,13 @@ class Snapshots:
         finally:
             self._lock.release_exclusive()
 
+    def _write_object_files(self) -> None:
+        """Copy new objects' bytes to their files before the snapshot stops every request: a
+        big object takes seconds to copy, pickling state that names its file does not. (An
+        object's bytes never change: a new value is a new key.)"""
+        for key in _s3_keys():
+            _object_file(key, self._objects)
+
     def _prune(self, state) -> None:
         """Delete object files no key refers to any more (deleted or overwritten objects)."""
         from moto.s3.models import FakeKey
@@ -382,6 +395,20 @@ class Snapshots:
         for path in self._objects.iterdir():
             if path.name not in live:
                 path.unlink(missing_ok=True)
+
+
+def _s3_keys() -> list:
+    """Every object key moto holds now (requests may be changing the buckets meanwhile)."""
+    from moto.s3.models import FakeKey
+
+    for _ in range(5):
+        try:
+            return [key for regions in list(_backend_dicts()["s3"].values()) for backend in list(regions.values())
+                    for bucket in list(backend.buckets.values()) for key in list(bucket.keys.values())
+                    if isinstance(key, FakeKey)]
+        except RuntimeError:  # changed while we looked: look again
+            continue
+    return []
 
 
 def _snapshot_due(snapshots: Snapshots, last_save: float) -> bool:
@@ -475,13 +502,31 @@ def _streamed_object_reads() -> None:
     S3Response.get_object = get_object
 
 
+# JSON-protocol calls that change nothing worth a snapshot. Receiving SQS messages changes
+# only their visibility and receive counts: lost in a crash, a message is delivered once more,
+# which consumers are built for. Counting these as writes, the event runner's polls (several a
+# second) left no lull for a snapshot, so snapshots waited for SNAPSHOT_MAX_DELAY_S and then
+# stopped whatever was running.
+_READS = frozenset({
+    "GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems", "DescribeTable", "ListTables",
+    "DescribeTimeToLive", "ListTagsOfResource", "DescribeStream", "ListStreams", "GetShardIterator", "GetRecords",
+    "GetQueueUrl", "GetQueueAttributes", "ListQueues", "ReceiveMessage", "GetSecretValue", "DescribeSecret",
+    "ListSecrets"})
+
+
+def _writes(environ) -> bool:
+    if environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+        return False
+    return (environ.get("HTTP_X_AMZ_TARGET") or "").rpartition(".")[2] not in _READS
+
+
 def _guarded(app, lock: _ReadWriteLock, snapshots: Snapshots, fast=None):
     from werkzeug.http import HTTP_STATUS_CODES
 
     def wsgi(environ, start_response):
         lock.acquire_shared()
         try:
-            if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            if _writes(environ):
                 snapshots.last_write = time.monotonic()
                 if not snapshots.dirty:
                     snapshots.dirty, snapshots.dirty_since = True, snapshots.last_write

@@ -171,3 +171,34 @@ def test_in_process_moto_still_answers_object_reads_with_bytes(s3, tmp_path):
     s3.create_bucket(Bucket="bkt")
     s3.put_object(Bucket="bkt", Key="k", Body=b"bytes")
     assert s3.get_object(Bucket="bkt", Key="k")["Body"].read() == b"bytes"
+
+
+def test_only_changes_make_the_state_dirty():
+    assert not storage._writes({"REQUEST_METHOD": "GET"})
+    assert not storage._writes({"REQUEST_METHOD": "POST", "HTTP_X_AMZ_TARGET": "DynamoDB_20120810.GetItem"})
+    assert not storage._writes({"REQUEST_METHOD": "POST", "HTTP_X_AMZ_TARGET": "AmazonSQS.ReceiveMessage"})
+    assert storage._writes({"REQUEST_METHOD": "POST", "HTTP_X_AMZ_TARGET": "DynamoDB_20120810.PutItem"})
+    assert storage._writes({"REQUEST_METHOD": "POST", "HTTP_X_AMZ_TARGET": "AmazonSQS.DeleteMessageBatch"})
+    assert storage._writes({"REQUEST_METHOD": "PUT"})  # S3 puts
+    assert storage._writes({"REQUEST_METHOD": "POST"})  # S3 multipart calls
+
+
+def test_a_snapshot_writes_object_files_before_it_stops_requests(s3, tmp_path, monkeypatch):
+    lock = storage._ReadWriteLock()
+    snapshots = storage.Snapshots(tmp_path, lock)
+    s3.create_bucket(Bucket="bkt")
+    s3.put_object(Bucket="bkt", Key="k", Body=b"x" * (6 << 20))
+    copied_while_exclusive = []
+    real = storage._object_file
+
+    def watched(key, objects_dir):
+        had_file = bool(getattr(key, "_moorage_file", None))
+        path = real(key, objects_dir)
+        if lock._writing and not had_file:
+            copied_while_exclusive.append(path)
+        return path
+
+    monkeypatch.setattr(storage, "_object_file", watched)
+    snapshots.save()
+    assert not copied_while_exclusive
+    assert [p.stat().st_size for p in (tmp_path / "objects").iterdir()] == [6 << 20]
