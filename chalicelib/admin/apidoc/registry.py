@@ -61,7 +61,8 @@ _ARTIFACT_FIELDS = {
 _REFERRERS = array(obj({"digest": string(), "media_type": string(), "artifact_type": nullable(string()),
                         "size": integer(), "annotations": {"type": "object", "additionalProperties": string()}}))
 _PLATFORMS = array(ref("Platform"))
-_COUNTERS = {name: integer() for name in COUNTERS}
+# Counts of the hour; bytes_linked is net (blob.unlinked takes away what blob.linked added).
+_COUNTERS = {name: integer(None if name == "bytes_linked" else 0) for name in COUNTERS}
 _DELETION = obj({"requested_at": TIME, "requested_by": string(),
                  "removed": {"type": "object", "additionalProperties": integer(),
                              "description": "What is gone so far: tags, manifests, repositories, blobs, bytes."}})
