@@ -235,6 +235,19 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of pid's tree."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            with open(f"/proc/{p}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _rss_kib(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -442,6 +455,9 @@ Cell = Any  # a number, a string, or a StepError
 @dataclass
 class TargetResults:
     cells: dict[str, Cell] = field(default_factory=dict)
+    # CPU seconds the server's process tree used per push or pull, or per request under load:
+    # unlike wall-clock times, barely moved by other work on the machine.
+    cpu: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     other_cores: float | None = None
 
@@ -534,6 +550,22 @@ def run_target(target: str, cfg: Config, images: Images, scratch: Path, tag: str
                 raise StepError("no image pushed")
             return statistics.median(pulls(big_repo[0], cfg.big_runs, timeout_big))
 
+        def with_cpu(key: str, fn: Callable[[], Any], per: Callable[[Any], float]) -> Callable[[], Any]:
+            def run() -> Any:
+                pid = server.process.pid if server.process else None
+                before = tree_cpu_s(pid) if pid else 0.0
+                value = fn()
+                if pid:
+                    results.cpu[key] = (tree_cpu_s(pid) - before) / max(per(value), 1)
+                return value
+            return run
+
+        small_runs = lambda _: cfg.small_runs  # noqa: E731
+        big_runs = lambda _: cfg.big_runs  # noqa: E731
+        push_small = with_cpu("push_small", push_small, small_runs)
+        pull_small = with_cpu("pull_small", pull_small, small_runs)
+        push_big = with_cpu("push_big", push_big, big_runs)
+        pull_big = with_cpu("pull_big", pull_big, big_runs)
         measure(results, "push_small", push_small)
         measure(results, "pull_small", pull_small)
         measure(results, "push_big", push_big)
@@ -557,8 +589,9 @@ def run_target(target: str, cfg: Config, images: Images, scratch: Path, tag: str
                 return ab_load(url, method, cfg.load_seconds, cfg.connections, authorization)
             return run
 
-        measure(results, "head_rps", load("HEAD"))
-        measure(results, "get_rps", load("GET"))
+        per_request = lambda value: value.complete  # noqa: E731
+        measure(results, "head_rps", with_cpu("head_rps", load("HEAD"), per_request))
+        measure(results, "get_rps", with_cpu("get_rps", load("GET"), per_request))
         if server.process is not None and server.process.poll() is not None:
             results.notes.append(f"{target} exited early ({server.process.returncode}): {server.log_tail(5)}")
     finally:
@@ -591,7 +624,14 @@ ROW_KEYS = ("push_small", "pull_small", "push_big", "pull_big", "head_rps", "get
             "rss_tree", "rss_root")
 
 
-def fmt(value: Cell, kind: str) -> str:
+def fmt(value: Cell, kind: str, cpu: float | None = None) -> str:
+    text = _fmt(value, kind)
+    if cpu is None or isinstance(value, Exception) or value is None:
+        return text
+    return f"{text}; server CPU {cpu * 1000:.2f} ms/req" if kind == "rps" else f"{text} (server CPU {cpu:.2f} s)"
+
+
+def _fmt(value: Cell, kind: str) -> str:
     if value is None:
         return "n/a"
     if isinstance(value, Exception):
@@ -648,7 +688,9 @@ def render(cfg: Config, images: Images, results: dict[str, TargetResults], impor
     for label, key, kind, _better in rows:
         mc = m.get(key) if "moorage" in targets else None
         dc = d.get(key) if "distribution" in targets else None
-        lines.append(f"| {label} | {fmt(mc, kind)} | {fmt(dc, kind)} | {ratio(mc, dc)} |")
+        mcpu = results.get("moorage", empty).cpu.get(key) if "moorage" in targets else None
+        dcpu = results.get("distribution", empty).cpu.get(key) if "distribution" in targets else None
+        lines.append(f"| {label} | {fmt(mc, kind, mcpu)} | {fmt(dc, kind, dcpu)} | {ratio(mc, dc)} |")
     ic = import_cell if "moorage" in targets else None
     lines.append(f"| `import app` (median of {cfg.import_runs}) | {fmt(ic, 'ms')} | n/a | n/a |")
     return "\n".join(lines)
