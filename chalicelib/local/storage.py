@@ -566,7 +566,7 @@ def main(argv: list[str] | None = None) -> None:
     args.data_dir.mkdir(parents=True, exist_ok=True)
     from .serve import release_big_buffers_to_the_os
 
-    release_big_buffers_to_the_os()
+    release_big_buffers_to_the_os(arenas=2)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per storage request
 
     from cheroot import wsgi
