@@ -11,7 +11,7 @@ from typing import Callable
 
 from chalicelib.auth.http import api_identity
 from chalicelib.auth.principals import Identity, InvalidArgument
-from chalicelib.auth.service import AuthFailed
+from chalicelib.auth.service import AuthFailed, LoginThrottled
 from chalicelib.oci import OciError
 from chalicelib.registry.errors import Conflict, InvalidSetting, NotFound, PreconditionFailed
 from chalicelib.registry.http.base import Notice, Request, Response
@@ -125,7 +125,9 @@ def load_routes() -> list[Route]:
         openapi,
         registries,
         repositories,
+        scans,
         usage,
+        vulndb,
         webhooks,
     )
     return ROUTES
@@ -188,6 +190,8 @@ def _caller(request: Request, services, anonymous_ok: bool) -> Identity:
         if anonymous_ok and not request.header("authorization"):
             return ANONYMOUS
         return api_identity(request, services)
+    except LoginThrottled as error:
+        raise ApiError(429, "TOO_MANY_REQUESTS", str(error), {"Retry-After": str(error.retry_after_s)}) from None
     except AuthFailed as error:
         raise ApiError(401, "UNAUTHORIZED", str(error)) from None
 

@@ -18,6 +18,15 @@ IMPORT = ("vulndb:Import", VULNDB_RESOURCE)
 _MAX_DB = 4 * 1024 ** 3
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _UPLOAD_TTL_S = 3600
+_UPLOAD = re.compile(re.escape(UPLOADS) + r"[0-9a-f]{32}\.sqlite")
+
+
+def _fields(call: Call, allowed: set[str]) -> dict:
+    body = call.body()
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise ApiError(400, "INVALID_ARGUMENT", f"unknown field '{unknown[0][:64]}'; fields: {', '.join(sorted(allowed))}")
+    return body
 
 
 @route("GET", "/vulndb")
@@ -32,7 +41,7 @@ def status(call: Call):
 
 @route("POST", "/vulndb/uploads", needs=IMPORT)
 def start_upload(call: Call):
-    body = call.body()
+    body = _fields(call, {"size", "sha256"})
     size, sha256 = body.get("size"), body.get("sha256")
     if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= _MAX_DB:
         raise ApiError(400, "INVALID_ARGUMENT", f"size is the DB file's size in bytes (at most {_MAX_DB})")
@@ -46,9 +55,10 @@ def start_upload(call: Call):
 
 @route("POST", "/vulndb", needs=IMPORT)
 def activate(call: Call):
-    body = call.body()
+    body = _fields(call, {"upload", "sha256"})
     key, sha256 = body.get("upload"), body.get("sha256")
-    if not isinstance(key, str) or not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+    if not isinstance(key, str) or not _UPLOAD.fullmatch(key) or not isinstance(sha256, str) \
+            or not _SHA256.fullmatch(sha256):
         raise ApiError(400, "INVALID_ARGUMENT", "send the 'upload' key of POST /vulndb/uploads and the file's 'sha256'")
     if call.services.objects.size(key) is None:
         raise ApiError(404, "NOT_FOUND", "nothing was uploaded there (or it was published already)")

@@ -54,10 +54,10 @@ class ArtifactViews:
                 for record in self._require(name, self._meta.list_manifest_records)]
 
     def artifact(self, name: RepoName, reference: str) -> dict:
-        record = self._resolve(name, reference)
+        record = self.resolve(name, reference)
         return self._artifact(name, record, self._tags_by_digest(name).get(record.digest, []), detail=True)
 
-    def _resolve(self, name: RepoName, reference: str) -> ManifestRecord:
+    def resolve(self, name: RepoName, reference: str) -> ManifestRecord:
         if ":" in reference:
             record = self._meta.get_manifest(name.registry, name.repository, reference)
         else:

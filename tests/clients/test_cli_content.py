@@ -50,7 +50,7 @@ def test_registry_lifecycle(admin, tmp_path):
 
 def test_repositories_tags_and_artifacts(admin, v2):
     name = "c" + uuid.uuid4().hex[:8]
-    admin.ok("registry", "create", name)
+    admin.ok("registry", "create", name, "--scan-on-push", "off")
     image = build_image([tar_layer({"a": b"a"})])
     v2.push(f"{name}/team/app", image, "1")
     v2.push(f"{name}/team/app", image, "2")
@@ -76,7 +76,7 @@ def test_retention_and_gc(admin, v2, tmp_path):
     name = "c" + uuid.uuid4().hex[:8]
     policy = tmp_path / "retention.json"
     policy.write_text(json.dumps({"retention": [{"keep_last": 1, "tags": "*"}]}))
-    admin.ok("registry", "create", name, "--policy", str(policy))
+    admin.ok("registry", "create", name, "--policy", str(policy), "--scan-on-push", "off")
     for n in range(2):
         v2.push(f"{name}/app", build_image([tar_layer({"n": b"%d" % n})]), f"t{n}")
     dry = admin.ok("retention", "run", name, "--dry-run")

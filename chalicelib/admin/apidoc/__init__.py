@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from chalicelib.oci import Code
 
-from . import identity, pipeline, registry
+from . import identity, pipeline, registry, scanning
 from .parts import error_components
 
 # Every code an error body can carry: the management API's own and the protocol's (OciError).
 _API_CODES = {"INVALID_ARGUMENT", "INVALID_JSON", "TOO_LARGE", "DENIED", "NOT_FOUND", "METHOD_NOT_ALLOWED",
-              "UNAUTHORIZED", "CONFLICT", "ALREADY_EXISTS", "LIMIT_EXCEEDED", "PRECONDITION_FAILED", "UNAVAILABLE"}
+              "UNAUTHORIZED", "CONFLICT", "ALREADY_EXISTS", "LIMIT_EXCEEDED", "PRECONDITION_FAILED", "UNAVAILABLE",
+              "NOT_AN_IMAGE", "TOO_MANY_REQUESTS"}
 
 
 class Undocumented(LookupError):
@@ -23,7 +24,7 @@ class Undocumented(LookupError):
 def document() -> dict:
     from chalicelib.admin.http import load_routes
 
-    operations = {**identity.OPERATIONS, **registry.OPERATIONS, **pipeline.OPERATIONS}
+    operations = {**identity.OPERATIONS, **registry.OPERATIONS, **pipeline.OPERATIONS, **scanning.OPERATIONS}
     paths: dict[str, dict] = {}
     for found in load_routes():
         key = (found.method, found.path)
@@ -44,8 +45,8 @@ def document() -> dict:
                                 "contain slashes; what follows a repository is introduced by /-/."},
         "servers": [{"url": "/api/v1"}],
         "security": [{"basic": []}, {"bearer": []}],
-        "tags": [{"name": name} for name in ("registries", "repositories", "maintenance", "usage", "access",
-                                             "audit", "events", "webhooks", "meta")],
+        "tags": [{"name": name} for name in ("registries", "repositories", "maintenance", "scanning", "usage",
+                                             "access", "audit", "events", "webhooks", "meta")],
         "paths": paths,
         "components": {
             "securitySchemes": {
@@ -53,7 +54,8 @@ def document() -> dict:
                                                                             "robot's login and secret."},
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                            "description": "A registry token from /token (ES256)."}},
-            "schemas": {"Error": error, **identity.SCHEMAS, **registry.SCHEMAS, **pipeline.SCHEMAS},
+            "schemas": {"Error": error, **identity.SCHEMAS, **registry.SCHEMAS, **pipeline.SCHEMAS,
+                        **scanning.SCHEMAS},
             "responses": responses,
         },
     }

@@ -23,6 +23,8 @@ _ERRORS = {
     412: ("PreconditionFailed", "If-Match named a revision that is no longer the current one "
                                "(PRECONDITION_FAILED)."),
     413: ("TooLarge", "The request body exceeds 64 KiB (TOO_LARGE)."),
+    429: ("TooManyRequests", "The account had too many failed logins lately (TOO_MANY_REQUESTS); "
+                             "Retry-After says when to try again."),
     503: ("Unavailable", "A backend failed; the answer carries the request id to look for in the logs "
                         "(UNAVAILABLE)."),
 }
@@ -110,7 +112,8 @@ def operation(tag: str, summary: str, ok: dict, *, errors: Iterable[int] = (), p
     """One operation. `ok` maps the success status to its response; `errors` lists the
     statuses the handler itself can give. A request body adds 400 (not JSON, not an object)
     and 413 (too large), as `Call.body()` does."""
-    statuses = set(errors) | {503} | (set() if anonymous else {401})
+    # Credentials sent are checked on every route: 401, and 429 once an account is throttled.
+    statuses = set(errors) | {429, 503} | (set() if anonymous else {401})
     if request is not None:
         statuses |= {400, 413}
     op = {"tags": [tag], "summary": summary}
@@ -145,6 +148,8 @@ def error_components(codes: Iterable[str]) -> tuple[dict, dict]:
     responses = {}
     for status, (name, description) in _ERRORS.items():
         responses[name] = answer(ref("Error"), description)
+    responses["TooManyRequests"]["headers"] = {
+        "Retry-After": {"description": "Seconds to wait.", "schema": string(pattern="^[0-9]+$"), "required": True}}
     responses["Unauthorized"]["headers"] = {
         "WWW-Authenticate": {"description": "The Basic challenge.", "schema": string(), "required": True}}
     return schema, responses
