@@ -177,7 +177,7 @@ def test_a_webhook_receives_signed_deliveries_of_the_registrys_events(moorage):
 
 def test_events_status_shows_the_queues(moorage):
     status = Admin(moorage).ok("GET", "/events/queues")
-    assert {q["consumer"] for q in status["queues"]} == {"audit", "meter", "webhooks", "storage"}
+    assert {q["consumer"] for q in status["queues"]} == {"audit", "meter", "webhooks", "storage", "scan"}
     assert all(q["dead_letters"] == 0 for q in status["queues"]), status
 
 
