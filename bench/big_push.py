@@ -36,6 +36,17 @@ def _stream(total: int, hasher):
         yield piece
 
 
+def _logged_in(server: Server, repository: str) -> requests.Session:
+    """A session carrying a push token for the repository (the docker token flow)."""
+    session = requests.Session()
+    user, _, password = (server.creds or ":").partition(":")
+    answer = session.get(f"http://{server.host}/token", params={"scope": f"repository:{repository}:pull,push"},
+                         auth=(user, password) if user else None, timeout=60)
+    answer.raise_for_status()
+    session.headers["Authorization"] = f"Bearer {answer.json()['token']}"
+    return session
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mib", type=int, default=2048, help="layer size in MiB (default 2048)")
@@ -46,20 +57,21 @@ def main(argv: list[str] | None = None) -> int:
         server.start()
         try:
             base = f"http://{server.host}/v2/library/bigpush"
+            session = _logged_in(server, "library/bigpush")
             hasher = hashlib.sha256()
             started = time.monotonic()
             with RssSampler(server.process.pid) as rss:
-                opened = requests.post(f"{base}/blobs/uploads/", timeout=60)
+                opened = session.post(f"{base}/blobs/uploads/", timeout=60)
                 location = opened.headers["Location"]
-                patched = requests.patch(f"http://{server.host}{location}", data=_stream(total, hasher),
+                patched = session.patch(f"http://{server.host}{location}", data=_stream(total, hasher),
                                          headers={"Content-Type": "application/octet-stream"}, timeout=3600)
                 assert patched.status_code == 202, patched.text
                 digest = "sha256:" + hasher.hexdigest()
-                closed = requests.put(f"http://{server.host}{patched.headers['Location']}",
+                closed = session.put(f"http://{server.host}{patched.headers['Location']}",
                                       params={"digest": digest}, timeout=600)
                 assert closed.status_code == 201, closed.text
             seconds = time.monotonic() - started
-            head = requests.head(f"{base}/blobs/{digest}", timeout=60)
+            head = session.head(f"{base}/blobs/{digest}", timeout=60)
             assert int(head.headers["Content-Length"]) == total
             idle_gateway = _rss_kib(server.process.pid)
         finally:

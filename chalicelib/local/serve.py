@@ -24,7 +24,8 @@ def release_big_buffers_to_the_os(arenas: int | None = None) -> None:
     when freed. (1 MiB halves the peak again but costs a third of the push throughput.)
     `arenas` caps glibc's per-thread heaps: the embedded storage, whose 16 threads each took
     8 MiB request bodies into a heap of their own, peaks at half the memory with 2 (measured
-    on 256 MiB pushes, no CPU cost); the gateway does not gain from it."""
+    on 256 MiB pushes, no CPU cost); the gateway, after a few 256 MiB skopeo pushes, idles at
+    270 instead of 400 MiB and peaks at 310-365 instead of 445-505 MiB, at the same speed."""
     import ctypes
     import ctypes.util
 
@@ -143,7 +144,7 @@ def serve(host: str, port: int, data_dir: Path, threads: int = 32) -> None:
     from cheroot import wsgi
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    release_big_buffers_to_the_os()
+    release_big_buffers_to_the_os(arenas=2)
     storage, storage_url = start_storage(data_dir)
     os.environ.update(local_environment(storage_url))
     try:
