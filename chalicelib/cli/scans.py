@@ -53,9 +53,10 @@ def _print_result(args, result: dict) -> None:
         print(f"scan failed: {summary.get('reason')}")
         return
     counts = summary.get("severity_counts") or {}
-    print(f"{summary.get('total', 0)} vulnerabilities ("
-          + ", ".join(f"{counts[s]} {s.lower()}" for s in ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
-                      if counts.get(s)) + f"), {summary.get('fixable', 0)} fixable, "
+    by_severity = ", ".join(f"{counts[s]} {s.lower()}" for s in ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
+                            if counts.get(s))
+    print(f"{summary.get('total', 0)} vulnerabilities" + (f" ({by_severity})" if by_severity else "")
+          + f", {summary.get('fixable', 0)} fixable, "
           f"{summary.get('secrets', 0)} secrets, {summary.get('packages', 0)} packages; "
           f"vulnerability data {summary.get('db_version') or 'none'}")
     report = result.get("report") or {"platforms": []}
