@@ -5,6 +5,7 @@ from chalice import AuthResponse, Chalice, Rate, Response
 
 from chalicelib.admin import http as admin_http
 from chalicelib.auth import http as auth_http
+from chalicelib.events import after_invoke
 from chalicelib.oci import BINARY_BODY_TYPES
 from chalicelib.registry.http import dispatch as registry_http
 from chalicelib.registry.http.base import Request
@@ -15,6 +16,19 @@ app = Chalice(app_name="moorage")
 # Blob bodies are binary; manifests stay text (UTF-8 JSON) so that any client, whatever its
 # Accept header, gets them byte-exact from API Gateway.
 app.api.binary_types = sorted(BINARY_BODY_TYPES)
+
+# On Lambda, the pulls and logins buffered by a request are sent after its response and before
+# the instance freezes (chalicelib/events/after_invoke.py); nothing happens elsewhere.
+after_invoke.start_if_configured(lambda: default_services().publisher.flush())
+
+
+@app.middleware("http")
+def _send_buffered_events_after(event, get_response):
+    try:
+        return get_response(event)
+    finally:
+        after_invoke.invocation_ended()
+
 
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 # Registry clients send any Content-Type (or none) on uploads; handlers validate bodies themselves.

@@ -109,3 +109,12 @@ def test_template_wires_the_event_pipeline(template):
         assert function["Properties"]["Environment"]["Variables"]["MOORAGE_TABLE"] == {"Ref": "RegistryTable"}, name
     roles = {r["Ref"] for r in resources["RegistryAccess"]["Properties"]["Roles"]}
     assert roles == {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()}
+
+
+def test_only_the_api_function_flushes_its_events_after_each_invocation(template):
+    functions = {k: r["Properties"] for k, r in template["Resources"].items()
+                 if r["Type"] == "AWS::Serverless::Function"}
+    flags = {k: (p.get("Environment") or {}).get("Variables", {}).get("MOORAGE_FLUSH_AFTER_INVOKE")
+             for k, p in functions.items()}
+    assert flags.pop("APIHandler") == "1"
+    assert len(flags) > 5 and set(flags.values()) == {None}
