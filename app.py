@@ -6,10 +6,10 @@ from chalice import AuthResponse, Chalice, Rate, Response
 from chalicelib.admin import http as admin_http
 from chalicelib.auth import http as auth_http
 from chalicelib.events import after_invoke
+from chalicelib.logs import correlate
 from chalicelib.oci import BINARY_BODY_TYPES
 from chalicelib.registry.http import dispatch as registry_http
 from chalicelib.registry.http.base import Request
-from chalicelib.logs import correlate
 from chalicelib.services import default_services
 
 app = Chalice(app_name="moorage")

@@ -21,7 +21,7 @@ import os
 import threading
 import time
 import urllib.request
-from typing import Callable
+from collections.abc import Callable
 
 log = logging.getLogger("moorage.events")
 EXTENSION_NAME = "moorage-events"
@@ -59,7 +59,7 @@ class AfterInvokeFlusher:
             self._ended.clear()
             try:
                 self._flush()
-            except Exception:  # noqa: BLE001 - never keep the instance from its next invocation
+            except Exception:  # never keep the instance from its next invocation
                 log.exception("could not flush the API events after an invocation")
 
     def _next(self) -> dict:
@@ -87,7 +87,7 @@ def start_if_configured(flush: Callable[[], None]) -> None:
     flusher = AfterInvokeFlusher(runtime_api, flush)
     try:
         flusher.register()
-    except Exception:  # noqa: BLE001 - events then wait for the next invocation, as before
+    except Exception:  # events then wait for the next invocation, as before
         log.exception("could not register the after-invoke extension")
         return
     _flusher = flusher
