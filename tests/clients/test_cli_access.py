@@ -15,7 +15,9 @@ import jwt
 import pytest
 import requests
 
+from tests.support import skopeo
 from tests.support.cli import Cli
+from tests.support.images import build_image, random_layer, read_oci_layout, write_oci_layout
 from tests.support.servers import RunningRegistry
 
 pytestmark = pytest.mark.skipif(
@@ -198,6 +200,28 @@ def test_robot_secret_is_shown_once_and_works_until_revoked(registry, admin):
     assert token(registry, f"repository:{reg}/app:pull", (login, secret)).status_code == 401
     assert admin.json("robot", "list", reg) == []
     assert admin.fails("robot", "revoke", reg, "ci") == f"moorage: robot '{reg}+ci' does not exist (NOT_FOUND)"
+
+
+@pytest.mark.skipif(skopeo.SKOPEO is None, reason=skopeo.SKIP_REASON)
+def test_a_robot_pushes_and_pulls_with_skopeo_in_its_registry_only(registry, admin, tmp_path):
+    reg, other = new_registry(admin), new_registry(admin)
+    secret = admin.ok("robot", "create", reg, "ci", "--role", "Developer").splitlines()[1].rsplit(" ", 1)[1]
+    creds = f"robot${reg}+ci:{secret}"
+    image = build_image([random_layer(4096, seed=7)])
+    write_oci_layout(tmp_path / "src", {"1": image})
+    remote = f"docker://{registry.host}/{reg}/app:1"
+
+    skopeo.run_skopeo("copy", "--dest-creds", creds, f"oci:{tmp_path / 'src'}:1", remote)
+    skopeo.run_skopeo("copy", "--src-creds", creds, remote, f"oci:{tmp_path / 'back'}:1")
+    assert read_oci_layout(tmp_path / "back", "1") == image.digest
+    with pytest.raises(skopeo.SkopeoError):  # another registry: not even a pull
+        skopeo.run_skopeo("copy", "--dest-creds", creds, f"oci:{tmp_path / 'src'}:1",
+                          f"docker://{registry.host}/{other}/app:1")
+
+    admin.ok("robot", "revoke", reg, "ci")
+    with pytest.raises(skopeo.SkopeoError) as refused:
+        skopeo.run_skopeo("copy", "--src-creds", creds, remote, f"oci:{tmp_path / 'again'}:1")
+    assert "unauthorized" in refused.value.stderr.lower() or "401" in refused.value.stderr
 
 
 def test_robot_create_json_output_holds_the_secret(registry, admin):
