@@ -17,7 +17,12 @@ import requests
 
 from tests.support import skopeo
 from tests.support.cli import Cli
-from tests.support.images import build_image, random_layer, read_oci_layout, write_oci_layout
+from tests.support.images import (
+    build_image,
+    random_layer,
+    read_oci_layout,
+    write_oci_layout,
+)
 from tests.support.servers import RunningRegistry
 
 pytestmark = pytest.mark.skipif(
