@@ -118,3 +118,12 @@ def test_only_the_api_function_flushes_its_events_after_each_invocation(template
              for k, p in functions.items()}
     assert flags.pop("APIHandler") == "1"
     assert len(flags) > 5 and set(flags.values()) == {None}
+
+
+def test_the_storage_queue_takes_notifications_from_the_account_s_buckets_only(template):
+    """Registries may have their own bucket (same account); their owners point its
+    notifications at this queue."""
+    statement = template["Resources"]["StorageQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+    assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert statement["Condition"]["ArnLike"]["aws:SourceArn"] == {"Fn::Sub": "arn:${AWS::Partition}:s3:::*"}
