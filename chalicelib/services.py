@@ -33,14 +33,15 @@ class Services:
 def build_services(settings: Settings | None = None, clock: Clock | None = None) -> Services:
     import boto3
 
-    from .events.bus import BufferedPublisher, Bus
+    from .events.bus import Bus, BufferedPublisher
     from .registry.artifacts import ArtifactViews
     from .registry.content import ContentService
     from .registry.deletion import DeletionWorker
     from .registry.gc import GarbageCollector
+    from .registry.retention import RetentionService
+    from .store.webhooks import WebhookStore
     from .registry.manifests import ManifestService
     from .registry.registries import RegistryService
-    from .registry.retention import RetentionService
     from .registry.uploads import UploadService
     from .store import models
     from .store.aws import AwsClients
@@ -60,13 +61,14 @@ def build_services(settings: Settings | None = None, clock: Clock | None = None)
     uploads = UploadService(metadata, objects, registries, clock, settings)
     manifests = ManifestService(metadata, objects, registries, clock, settings)
     auth = _build_auth(settings, clock, registries)
+    webhooks = WebhookStore()
     return Services(
         settings=settings, clock=clock, registries=registries, uploads=uploads, manifests=manifests,
         content=ContentService(metadata, objects, settings, clock), auth=auth,
         aws=aws, events=bus, publisher=BufferedPublisher(bus), metadata=metadata,
         gc=GarbageCollector(metadata, objects, uploads, clock, settings.gc_grace_s),
-        # A deleted registry's webhooks go once they delivered its registry.deleted (events/webhooks.py).
-        deletions=DeletionWorker(metadata, objects, manifests, on_registry_gone=[auth.principals.forget_registry]),
+        deletions=DeletionWorker(metadata, objects, manifests, on_registry_gone=[
+            auth.principals.forget_registry, lambda registry, actor: webhooks.delete_all(registry)]),
         retention=RetentionService(metadata, manifests, registries, clock),
         artifacts=ArtifactViews(metadata, manifests, objects, registries),
         scans=_build_scans(metadata, objects, uploads, manifests, clock, settings),

@@ -24,7 +24,6 @@ import logging
 import socket
 import ssl
 from dataclasses import dataclass
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 from chalicelib.clock import epoch
@@ -34,7 +33,6 @@ from .model import Event
 
 log = logging.getLogger("moorage.webhooks")
 TIMEOUT_S = 5
-REMOVAL_TIME_SLACK = timedelta(seconds=1)
 USER_AGENT = "moorage-webhooks"
 
 
@@ -52,8 +50,7 @@ def deliver(event: Event, services) -> None:
         return
     store = getattr(services, "webhooks", None) or WebhookStore()
     failed = []
-    subscriptions = [sub for sub in store.list(registry) if _existed_at(sub, event)]
-    for sub in subscriptions:
+    for sub in store.list(registry):
         if not (sub.enabled and sub.wants(event.type)):
             continue
         previous = store.delivery(sub, event.id, event.time)
@@ -67,18 +64,6 @@ def deliver(event: Event, services) -> None:
             failed.append(sub.id)
     if failed:
         raise DeliveryFailed(f"event {event.id}: webhooks of {registry} not delivered: {', '.join(failed)}")
-    if event.type == "registry.deleted":
-        # The registry's subscriptions end here, once they were told: not with the rest of its
-        # content, which would leave nobody to hear of the deletion itself.
-        for sub in subscriptions:
-            store.forget(sub)
-
-
-def _existed_at(sub: Subscription, event: Event) -> bool:
-    """A subscription hears of what happened after it was made (a registry deleted and made
-    again under its name: the new one's subscriptions never hear of the old one's end). A
-    second of slack: the stream dates removals in whole seconds."""
-    return sub.created_at is None or sub.created_at <= event.time + REMOVAL_TIME_SLACK
 
 
 def signature(secret: str, timestamp: int, body: bytes) -> str:

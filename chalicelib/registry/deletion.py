@@ -8,10 +8,9 @@ Progress (what is gone so far) is kept on the deletion item and shown by the API
 Order, per repository: tags, manifests (counting their blob references down), leftover
 referrer entries, blob links, the repository item. Then, for a registry: its blobs and
 their bytes (nothing can link them any more: commits and mounts into a deleting registry
-are refused), what other packages keep per registry (robots and roles: the
-`on_registry_gone` hooks), its byte counter and the registry item itself. Its webhooks go
-once they delivered `registry.deleted` (events/webhooks.py). Audit records and usage
-history stay: they are the record of what happened, and expire on their own.
+are refused), what other packages keep per registry (robots, roles, webhooks: the
+`on_registry_gone` hooks), its byte counter and the registry item itself. Audit records
+and usage history stay: they are the record of what happened, and expire on their own.
 """
 from __future__ import annotations
 

@@ -17,8 +17,8 @@ from pynamodb.exceptions import DeleteError, PutError
 
 from chalicelib.clock import epoch
 
-from . import keys
 from .dynamo import condition_failed
+from . import keys
 from .models import WebhookDeliveryItem, WebhookItem
 
 DELIVERY_RETENTION = timedelta(days=30)
@@ -111,12 +111,12 @@ class WebhookStore:
                 raise WebhookUnknown(f"webhook '{webhook_id}' does not exist") from error
             raise
 
-    def forget(self, sub: Subscription) -> None:
-        """Delete the subscription if it is still there."""
-        try:
-            self.delete(sub.registry, sub.id)
-        except WebhookUnknown:
-            pass
+    def delete_all(self, registry: str) -> None:
+        for sub in self.list(registry):
+            try:
+                self.delete(registry, sub.id)
+            except WebhookUnknown:
+                pass
 
     # ---- delivery log ---------------------------------------------------------------------
 

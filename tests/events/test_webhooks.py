@@ -179,35 +179,6 @@ def test_a_failure_is_recorded_and_raised_and_the_retry_skips_who_got_it(env):
     assert flaky.rejected == steady.rejected == []
 
 
-def test_a_deleted_registry_s_webhooks_hear_of_its_deletion_and_then_end(env):
-    flaky, steady, other = env.receiver(fail_times=1), env.receiver(), env.receiver()
-    env.subscribe(flaky, ["registry.deleted"])
-    env.subscribe(steady)
-    env.subscribe(other, registry="other")
-    deleted = event(env, "registry.deleted", id_="gone")
-    with pytest.raises(DeliveryFailed):  # not everyone was told: nothing ends yet
-        deliver(deleted, env.services)
-    assert len(WebhookStore().list("library")) == 2
-    env.services.clock.advance(seconds=30)
-    deliver(deleted, env.services)
-    assert [json.loads(r.requests[-1].body)["type"] for r in (flaky, steady)] == ["registry.deleted"] * 2
-    assert WebhookStore().list("library") == [] and len(WebhookStore().list("other")) == 1
-    deliver(deleted, env.services)  # redelivered: nothing left to tell or to delete
-    assert (len(flaky.requests), len(steady.requests), len(other.requests)) == (2, 1, 0)
-
-
-def test_a_subscription_hears_only_of_what_happened_after_it_was_made(env):
-    """A registry deleted and made again under its name: the old end is not the new one's news."""
-    old_end = event(env, "registry.deleted", id_="old-end")
-    env.services.clock.advance(minutes=5)
-    receiver = env.receiver()
-    env.subscribe(receiver)
-    deliver(old_end, env.services)
-    deliver(event(env, id_="new-push"), env.services)
-    assert [json.loads(r.body)["id"] for r in receiver.requests] == ["new-push"]
-    assert len(WebhookStore().list("library")) == 1
-
-
 def test_network_errors_and_redirects_are_failures(env):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
