@@ -42,7 +42,7 @@ def _token_get(request: Request, services) -> Response:
     auth = services.auth
     try:
         scopes = _scopes(request.query.get("scope", ()), request.param("service"), auth.service)
-        credentials = _basic(request)
+        credentials = basic_credentials(request.header("authorization"))
         identity = auth.login(credentials)
     except ScopeError as error:
         return _json(400, {"errors": [{"code": "INVALID_SCOPE", "message": str(error)}]})
@@ -93,22 +93,13 @@ def _login(identity: Identity, grant: str) -> Notice:
 def _login_failed(request: Request, reason: str, grant: str, username: str | None = None) -> Notice:
     if username is None:
         try:
-            credentials = _basic(request)
+            credentials = basic_credentials(request.header("authorization"))
             username = credentials.username if credentials else None
         except AuthFailed:
             username = None
     # The name tried is the caller's claim, not an identity: details, not the actor.
     return Notice("login.failed", "anonymous", result="failed",
                   details={"grant": grant, "username": (username or "")[:128], "reason": reason})
-
-
-def _basic(request: Request):
-    """The Basic credentials of `request` (None for other schemes). Characters base64 has no
-    place for are malformed credentials too (b64decode raises a plain ValueError for them)."""
-    try:
-        return basic_credentials(request.header("authorization"))
-    except ValueError:
-        raise AuthFailed("malformed Basic credentials") from None
 
 
 def _form_credentials(form: dict[str, str]):
@@ -205,7 +196,7 @@ def api_identity(request: Request, services) -> Identity:
     token_text = bearer_token(header)
     if token_text is not None:
         return services.auth.identify(token_text)[0]
-    credentials = _basic(request)
+    credentials = basic_credentials(request.header("authorization"))
     if credentials is None:
         raise AuthFailed("authentication required: log in with `moorage login` or send a token")
     return services.auth.login(credentials)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
 
 from .policy import RequestContext, evaluate
@@ -29,7 +28,7 @@ def basic_credentials(header: str | None) -> Credentials | None:
         return None
     try:
         decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # binascii.Error, UnicodeDecodeError, and non-ASCII text b64decode cannot read
         raise AuthFailed("malformed Basic credentials") from None
     username, sep, secret = decoded.partition(":")
     if not sep or not username:
