@@ -152,6 +152,11 @@ class GcMarkItem(TableItem, discriminator="gc_mark"):
     target = UnicodeAttribute()  # "link" | "blob" | "manifest_object"
 
 
+class LoginFailureItem(TableItem, discriminator="login_failures"):
+    """Failed logins of an account in one window (chalicelib/store/throttle.py; TTL)."""
+    count = NumberAttribute(default=0)
+
+
 class PulledItem(TableItem, discriminator="pulled"):
     """An image pulled on a day (TTL): when the vulnerability data changes, these are rescanned."""
     registry = UnicodeAttribute()
@@ -229,8 +234,6 @@ class AuditDayItem(TableItem, discriminator="audit_day"):
 
 def bind(table_name: str, region: str, host: str | None) -> None:
     """Point every model at the configured table (called once by build_services)."""
-    from .throttle import LoginFailureItem
-
     for model in (LoginFailureItem, TableItem, RegistryItem, RegistryBytesItem, RepositoryItem, BlobItem, BlobLinkItem,
                   ManifestItem, TagItem, ReferrerItem, UploadItem, SweepItem, GcMarkItem, DeletionItem, PulledItem,
                   PrincipalItem, WebhookItem, WebhookDeliveryItem, UsageItem, AuditItem, AuditDayItem):

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.attributes import NumberAttribute
-
 from . import keys
-from .dynamo import get_item
-from .models import TableItem
-
-
-class LoginFailureItem(TableItem, discriminator="login_failures"):
-    count = NumberAttribute(default=0)
+from .models import LoginFailureItem
 
 
 class LoginFailures:
@@ -21,20 +14,15 @@ class LoginFailures:
 
     def recent(self, username: str, now: datetime) -> int:
         """Failures in this window and the one before (a window's edge does not reset them)."""
-        current = self._window_of(now)
-        return sum(int(item.count or 0) for window in (current - 1, current)
-                   if (item := get_item(LoginFailureItem, keys.login_failures_pk(username), str(window))))
+        current, pk = self._window_of(now), keys.login_failures_pk(username)
+        found = LoginFailureItem.batch_get([(pk, str(current - 1)), (pk, str(current))])  # one round trip
+        return sum(int(item.count or 0) for item in found)
 
     def add(self, username: str, now: datetime) -> None:
         window = self._window_of(now)
         LoginFailureItem(keys.login_failures_pk(username), str(window)).update(actions=[
             LoginFailureItem.kind.set(LoginFailureItem), LoginFailureItem.count.add(1),
             LoginFailureItem.ttl.set((window + 3) * self._window)])
-
-    def clear(self, username: str, now: datetime) -> None:
-        current = self._window_of(now)
-        for window in (current - 1, current):
-            LoginFailureItem(keys.login_failures_pk(username), str(window)).delete()
 
     def retry_after(self, now: datetime) -> int:
         """Seconds until the oldest counted window stops counting."""
