@@ -12,6 +12,7 @@ matches the stored inventory again instead of reading the layers.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
@@ -69,38 +70,30 @@ def inventory_key(registry: str, digest: str) -> str:
 
 class ScanService:
     def __init__(self, metadata, objects, clock: Clock, read_manifest: Callable[[RepoName, ManifestRecord], bytes],
-                 attach: Callable[[RepoName, Attachment], None], cache_dir: str | None = None,
-                 limits=None):
+                 attach: Callable[[RepoName, Attachment], None], cache_dir: str | None = None):
         self._meta = metadata
         self._objects = objects
         self._clock = clock
         self._read_manifest = read_manifest
         self._attach = attach
         self._cache_dir = cache_dir or f"{tempfile.gettempdir()}/moorage-vulndb"
-        self._limits = limits
 
     # ---- what callers use -------------------------------------------------------------
 
     def scannable(self, name: RepoName, record: ManifestRecord) -> bool:
         """An index, or an image manifest with an image config (not a chart, an SBOM, a signature)."""
-        if record.media_type in INDEX_TYPES:
-            return True
-        if record.artifact_type is not None or record.subject is not None:
-            return False
-        try:
-            manifest = parse_manifest(record.media_type, self._read_manifest(name, record))
-        except OciError:
-            return False
-        return isinstance(manifest, ImageManifest) and manifest.config.media_type in _IMAGE_CONFIGS
+        return record.media_type in INDEX_TYPES or self._image_or_index(name, record) is not None
 
     def scan(self, name: RepoName, digest: str, rescan: bool = False) -> dict | None:
         """Scan (or rescan) one manifest; returns the summary stored on it, None when the
         manifest is gone or is no image."""
         record = self._meta.get_manifest(name.registry, name.repository, digest, consistent=True)
-        if record is None or not self.scannable(name, record):
+        manifest = self._image_or_index(name, record) if record is not None else None
+        if manifest is None:
             return None
         try:
-            report = self._report_of(name, record, rescan)
+            with self._vulndb() as db:  # one DB for every image of an index
+                report = self._report_of(name, record, manifest, rescan, db)
         except NotAnImage:
             return None
         except ScanFailed as failure:
@@ -133,29 +126,41 @@ class ScanService:
 
     # ---- scanning ---------------------------------------------------------------------
 
-    def _report_of(self, name: RepoName, record: ManifestRecord, rescan: bool):
+    def _image_or_index(self, name: RepoName, record: ManifestRecord) -> ImageManifest | ImageIndex | None:
+        """The parsed manifest when it is an index or an image manifest with an image config."""
+        if record.media_type not in INDEX_TYPES and (record.artifact_type is not None or record.subject is not None):
+            return None
+        try:
+            manifest = parse_manifest(record.media_type, self._read_manifest(name, record))
+        except OciError:
+            return None
+        if isinstance(manifest, ImageIndex) or (
+                isinstance(manifest, ImageManifest) and manifest.config.media_type in _IMAGE_CONFIGS):
+            return manifest
+        return None
+
+    def _report_of(self, name: RepoName, record: ManifestRecord, manifest, rescan: bool, db):
         from . import combine_reports
 
-        manifest = parse_manifest(record.media_type, self._read_manifest(name, record))
         if isinstance(manifest, ImageIndex):
-            reports = [self._child_report(name, str(d.digest), rescan)
+            reports = [self._child_report(name, str(d.digest), rescan, db)
                        for d in manifest.manifests if d.media_type not in INDEX_TYPES]
             combined = combine_reports(r for r in reports if r is not None)
             self._attach_all(name, [Attachment(record.digest, REPORT_TYPE, "application/json", combined.to_json())])
             return combined
-        report = self._image_report(name, record.digest, rescan, manifest)
+        report = self._image_report(name, record.digest, rescan, db, manifest)
         if report is None:
             raise NotAnImage(record.digest)
         return report
 
-    def _child_report(self, name: RepoName, digest: str, rescan: bool):
+    def _child_report(self, name: RepoName, digest: str, rescan: bool, db):
         """An index's image: its own report when it was scanned already (its push was
         scanned too), else scanned now."""
         stored = None if rescan else self.report(name, digest)
-        return stored or self._image_report(name, digest, rescan)
+        return stored or self._image_report(name, digest, rescan, db)
 
-    def _image_report(self, name: RepoName, digest: str, rescan: bool, manifest: ImageManifest | None = None):
-        from . import DEFAULT_LIMITS, build_report, inventory_image, platform_of
+    def _image_report(self, name: RepoName, digest: str, rescan: bool, db, manifest: ImageManifest | None = None):
+        from . import build_report, inventory_image, match, platform_of
 
         if manifest is None:
             record = self._meta.get_manifest(name.registry, name.repository, digest)
@@ -171,23 +176,23 @@ class ScanService:
         inventory = self._stored_inventory(name, digest) if rescan else None
         first_scan = inventory is None
         if inventory is None:
-            inventory = inventory_image([self._layer(name, d) for d in manifest.layers], config,
-                                        self._limits or DEFAULT_LIMITS)
+            inventory = inventory_image([self._layer(name, d) for d in manifest.layers], config)
             self._objects.put(inventory_key(name.registry, digest), inventory.to_json())
-        findings, version = self._match(inventory)
+        findings, version = (match(inventory, db), db.version) if db is not None else ([], "")
         report = build_report(inventory, findings, version, platform_of(config))
         self._attach_results(name, digest, inventory, report, with_sbom=first_scan)
         return report
 
-    def _match(self, inventory):
-        from . import VulnDBError, load, match
+    def _vulndb(self):
+        """The current vulnerability DB, or (none published yet) a context of None: packages
+        and secrets are still reported."""
+        from . import VulnDBError, load
 
         try:
-            with load(self._objects, self._cache_dir) as db:
-                return match(inventory, db), db.version
-        except VulnDBError as error:  # no DB yet: packages and secrets are still reported
+            return load(self._objects, self._cache_dir)
+        except VulnDBError as error:
             log.warning("scanning without vulnerability data: %s", error)
-            return [], ""
+            return contextlib.nullcontext()
 
     def _stored_inventory(self, name: RepoName, digest: str):
         from . import Inventory
