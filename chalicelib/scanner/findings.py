@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+from .inventory import OS_PACKAGE_TYPES
+
+CVE_ID = re.compile(r"CVE-\d{4}-\d{4,}")
+
+
+def cve_first(name: str) -> tuple[bool, str]:
+    """Sort key of advisory ids: CVE ids first."""
+    return (not CVE_ID.fullmatch(name), name)
 
 
 @dataclass(frozen=True)
@@ -29,4 +39,4 @@ class Finding:
 
     @property
     def category(self) -> str:
-        return "os" if self.package_type in ("deb", "apk", "rpm") else "language"
+        return "os" if self.package_type in OS_PACKAGE_TYPES else "language"

@@ -7,18 +7,15 @@ record of one CVE) become one finding."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 from .ecosystems import normalize_name, package_ecosystem
-from .findings import Finding
+from .findings import CVE_ID, Finding, cve_first
 from .inventory import Inventory, Package
 from .severities import severity_rank
 from .versions import evaluate
 from .vulndb.db import Candidate, VulnDB
 from .vulndb.severity import Rating
-
-_CVE_RE = re.compile(r"CVE-\d{4}-\d{4,}")
 
 
 def match(inventory: Inventory, db: VulnDB) -> list[Finding]:
@@ -59,7 +56,7 @@ def _package_findings(package: Package, ecosystem: str, db: VulnDB) -> list[Find
 
 
 def _primary(candidate: Candidate) -> str:
-    cves = [a for a in (candidate.id, *candidate.aliases) if _CVE_RE.fullmatch(a)]
+    cves = [a for a in (candidate.id, *candidate.aliases) if CVE_ID.fullmatch(a)]
     return cves[0] if len(set(cves)) == 1 else candidate.id
 
 
@@ -68,10 +65,10 @@ def _group(hits: list[tuple[Candidate, tuple[str, ...]]]) -> Iterable[list[tuple
     for hit in hits:
         groups.setdefault(_primary(hit[0]), []).append(hit)
     for primary, group in groups.items():
-        cves = {a for candidate, _ in group for a in candidate.aliases if _CVE_RE.fullmatch(a)}
+        cves = {a for candidate, _ in group for a in candidate.aliases if CVE_ID.fullmatch(a)}
         # A bulletin covering several CVEs (DSA, ALSA) adds nothing when each of its
         # CVEs is already a finding of its own.
-        if not _CVE_RE.fullmatch(primary) and len(cves) > 1 and cves <= groups.keys():
+        if not CVE_ID.fullmatch(primary) and len(cves) > 1 and cves <= groups.keys():
             continue
         yield group
 
@@ -89,7 +86,7 @@ def _finding(package: Package, ecosystem: str, group: list[tuple[Candidate, tupl
     fixed = tuple(dict.fromkeys(v for _, fixed_versions in group for v in fixed_versions))
     return Finding(
         id=primary,
-        aliases=tuple(sorted(aliases, key=lambda n: (not _CVE_RE.fullmatch(n), n))),
+        aliases=tuple(sorted(aliases, key=cve_first)),
         summary=next((candidate.summary for candidate, _ in group if candidate.summary), ""),
         severity=rating.severity,
         score=rating.score,

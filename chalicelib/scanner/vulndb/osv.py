@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from ..ecosystems import normalize_ecosystem, normalize_name
+from ..findings import CVE_ID, cve_first
 from .severity import Rating, rate
-
-_CVE_RE = re.compile(r"CVE-\d{4}-\d{4,}")
 
 
 class InvalidRecord(ValueError):
@@ -58,10 +56,10 @@ def parse_record(record: Any) -> Advisory | None:
 def _aliases(record: dict[str, Any]) -> tuple[str, ...]:
     names = [a for a in (record.get("aliases") or ()) if isinstance(a, str)]
     names += [u for u in (record.get("upstream") or ()) if isinstance(u, str)]
-    if _CVE_RE.fullmatch(record["id"].removeprefix("DEBIAN-").removeprefix("UBUNTU-")):
+    if CVE_ID.fullmatch(record["id"].removeprefix("DEBIAN-").removeprefix("UBUNTU-")):
         names.append(record["id"].removeprefix("DEBIAN-").removeprefix("UBUNTU-"))
     unique = [n for n in dict.fromkeys(names) if n != record["id"]]
-    return tuple(sorted(unique, key=lambda n: (not _CVE_RE.fullmatch(n), n)))
+    return tuple(sorted(unique, key=cve_first))
 
 
 def _summary(record: dict[str, Any]) -> str:
