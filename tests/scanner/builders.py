@@ -18,13 +18,9 @@ from pathlib import Path
 import zstandard
 
 from chalicelib.scanner import LayerSource
-from tests.support.images import OCI, Image, build_image, tar_layer
+from tests.support.images import OCI, Image, sha256_digest, tar_layer
 
 # ---------------------------------------------------------------- layers and images
-
-
-def digest_of(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def plain_tar(files: dict[str, bytes | None]) -> bytes:
@@ -37,15 +33,11 @@ def zstd_layer(files: dict[str, bytes | None]) -> bytes:
 
 
 def source(data: bytes, media_type: str = OCI.layer, digest: str | None = None) -> LayerSource:
-    return LayerSource(digest or digest_of(data), media_type, lambda: io.BytesIO(data))
+    return LayerSource(digest or sha256_digest(data), media_type, lambda: io.BytesIO(data))
 
 
 def sources(image: Image) -> list[LayerSource]:
     return [source(blob.data, blob.media_type, blob.digest) for blob in image.layers]
-
-
-def image_of(*layers: dict[str, bytes | None]) -> Image:
-    return build_image([tar_layer(files) for files in layers])
 
 
 def raw_tar(members: list[tuple[tarfile.TarInfo, bytes]], fmt: int = tarfile.PAX_FORMAT) -> bytes:

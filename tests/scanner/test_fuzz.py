@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chalicelib.scanner import Limits, ScanFailed, inventory_image
-from tests.scanner.builders import digest_of, jar, plain_tar, pom_properties, source
-from tests.support.images import tar_layer
+from tests.scanner.builders import jar, plain_tar, pom_properties, source
+from tests.support.images import sha256_digest, tar_layer
 
 FILES = {
     "etc/os-release": b"ID=debian\nVERSION_ID=12\n",
@@ -27,7 +27,7 @@ LIMITS = Limits(max_image_bytes=8 * 1024 * 1024, ratio_floor_bytes=1024 * 1024)
 def _scan(data: bytes) -> None:
     # The digest is of the damaged bytes: the damage must be caught by reading them.
     try:
-        inventory_image([source(data, digest=digest_of(data))], limits=LIMITS)
+        inventory_image([source(data, digest=sha256_digest(data))], limits=LIMITS)
     except ScanFailed:
         pass
 

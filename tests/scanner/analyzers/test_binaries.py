@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.scanner import inventory_image
 from chalicelib.scanner.analyzers.binaries import BinaryScan, parse_go_build_info
+from chalicelib.scanner.collect import _CHUNK, _HEAD
 from tests.scanner.builders import auditable_blob, fake_elf, go_build_info, source
 from tests.support.images import tar_layer
 
@@ -23,9 +24,7 @@ MODINFO = (
     "=>\t../lib\t\t\n"
     "build\t-compiler=gc\n"
 )
-# The collector reads a 64 KiB head, then 256 KiB chunks: put both blobs across a boundary.
-_HEAD = 64 * 1024
-_CHUNK = 256 * 1024
+# The collector reads a head, then chunks (collect.py): put both blobs across a boundary.
 
 
 def _names(packages):

@@ -9,8 +9,8 @@ import os
 import pytest
 
 from chalicelib.scanner import Limits, ScanFailed, inventory_image
-from tests.scanner.builders import digest_of, plain_tar, source, zstd_layer
-from tests.support.images import OCI, tar_layer
+from tests.scanner.builders import plain_tar, source, zstd_layer
+from tests.support.images import OCI, sha256_digest, tar_layer
 
 FILES = {"etc/os-release": b'ID=alpine\nVERSION_ID=3.19.1\n', "lib/apk/db/installed": b"P:musl\nV:1.2.4-r2\no:musl\n\n"}
 
@@ -37,7 +37,7 @@ def test_several_gzip_members_are_one_stream():
 def test_wrong_digest_fails_after_reading_everything():
     data = tar_layer(FILES)
     with pytest.raises(ScanFailed, match="does not match its digest"):
-        inventory_image([source(data, digest=digest_of(b"other"))])
+        inventory_image([source(data, digest=sha256_digest(b"other"))])
 
 
 def test_unsupported_digest_algorithm():
