@@ -8,13 +8,12 @@ from dataclasses import replace
 from chalicelib.registry.errors import NotFound
 from chalicelib.registry.http.base import Notice
 from chalicelib.scanner.service import NotAnImage
+from chalicelib.scanner.severities import SEVERITIES
 
 from .http import ApiError, Call, flag, json_response, route
 from .repositories import REPO, repo_name
 
 SCAN = REPO + "/-/artifacts/{reference}/scan"
-_TYPES = ("os", "language", "secret")
-_SEVERITIES = ("CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN")
 
 
 @route("POST", SCAN, needs=("scan:Start", "mrn:repository:{registry}/{repository}"))
@@ -49,11 +48,15 @@ def get_scan(call: Call):
 def _filters(call: Call) -> dict:
     request = call.request
     severities = [s.strip().upper() for v in request.query.get("severity", ()) for s in v.split(",") if s.strip()]
-    if any(s not in _SEVERITIES for s in severities):
-        raise ApiError(400, "INVALID_ARGUMENT", f"severity is one or more of {', '.join(_SEVERITIES)}")
+    if any(s not in SEVERITIES for s in severities):
+        raise ApiError(400, "INVALID_ARGUMENT", f"severity is one or more of {', '.join(SEVERITIES)}")
     kind = request.param("type")
-    if kind is not None and kind not in _TYPES:
-        raise ApiError(400, "INVALID_ARGUMENT", f"type is one of {', '.join(_TYPES)}")
+    from chalicelib.scanner.report import (
+        TYPES,  # the report's module only when a report is read
+    )
+
+    if kind is not None and kind not in TYPES:
+        raise ApiError(400, "INVALID_ARGUMENT", f"type is one of {', '.join(TYPES)}")
     package = request.param("package")
     if package is not None and not 0 < len(package) <= 214:
         raise ApiError(400, "INVALID_ARGUMENT", "package is a package name")

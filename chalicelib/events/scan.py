@@ -12,6 +12,7 @@ import uuid
 from datetime import timedelta
 
 from chalicelib.oci import MANIFEST_TYPES, RepoName
+from chalicelib.store import keys
 
 from .model import Actor, Event, Target
 
@@ -36,16 +37,16 @@ def handle(event: Event, services) -> None:
         services.scans.scan(name, target.digest, rescan=bool(event.details.get("rescan")))
 
 
-def rescan_request(registry: str, repository: str, digest: str, when, rescan: bool = True) -> Event:
+def rescan_request(registry: str, repository: str, digest: str, when) -> Event:
     return Event(id=f"scan:{uuid.uuid4()}", type="scan.requested", time=when, actor=Actor("system:scanner"),
-                 target=Target(registry, repository, digest=digest), details={"rescan": rescan})
+                 target=Target(registry, repository, digest=digest), details={"rescan": True})
 
 
 def _fan_out_rescans(event: Event, services) -> None:
     """One scan.requested per image pulled in the last RESCAN_DAYS (each a message of its
     own: a failure retries that image, not all of them)."""
     now = services.clock.now()
-    days = [(now - timedelta(days=n)).strftime("%Y-%m-%d") for n in range(RESCAN_DAYS)]
+    days = [keys.audit_day(now - timedelta(days=n)) for n in range(RESCAN_DAYS)]  # as record_pull writes them
     requests = [rescan_request(registry, repository, digest, now)
                 for registry, repository, digest in services.metadata.recently_pulled(days)]
     services.events.send(requests)
