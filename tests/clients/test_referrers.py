@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from chalicelib.scanner.service import REPORT_TYPE, SBOM_TYPE
 from tests.support.auth import authed_session
 from tests.support.images import OCI, build_image, build_index, random_layer, sha256_digest, tar_layer
 from tests.support.v2 import V2Client
@@ -13,6 +14,13 @@ oras_oci = pytest.importorskip("oras.oci")
 
 SBOM = "application/spdx+json"
 SIGNATURE = "application/vnd.example.signature.v1"
+
+
+def without_scan_results(manifests: list[dict]) -> list[dict]:
+    """moorage scans what is pushed to `library` and attaches an SBOM and a report to the
+    image when the scan is done, before or after a listing: only those may come besides a
+    test's own referrers."""
+    return [d for d in manifests if d.get("artifactType") not in (SBOM_TYPE, REPORT_TYPE)]
 
 
 @pytest.fixture
@@ -64,7 +72,7 @@ def test_referrers_list_and_filter(referrers_registry, oras, tmp_path):
     assert listed.headers["Content-Type"] == OCI.index
     body = listed.json()
     assert (body["schemaVersion"], body["mediaType"]) == (2, OCI.index)
-    by_digest = {d["digest"]: d for d in body["manifests"]}
+    by_digest = {d["digest"]: d for d in without_scan_results(body["manifests"])}
     assert by_digest == {
         sbom.digest: {
             "mediaType": OCI.manifest,
@@ -87,7 +95,7 @@ def test_referrers_list_and_filter(referrers_registry, oras, tmp_path):
         filtered = client.referrers(repo, image.digest, artifact_type=artifact_type)
         assert filtered.status_code == 200, filtered.text
         assert filtered.headers.get("OCI-Filters-Applied") == "artifactType"
-        assert {d["digest"] for d in filtered.json()["manifests"]} == expected
+        assert {d["digest"] for d in without_scan_results(filtered.json()["manifests"])} == expected
 
 
 def test_referrers_of_a_manifest_without_any(referrers_registry):
@@ -100,4 +108,6 @@ def test_referrers_of_a_manifest_without_any(referrers_registry):
         listed = client.referrers("library/refs/none", digest)
         assert listed.status_code == 200, listed.text
         assert listed.headers["Content-Type"] == OCI.index
-        assert json.loads(listed.content) == {"schemaVersion": 2, "mediaType": OCI.index, "manifests": []}
+        body = json.loads(listed.content)
+        assert {**body, "manifests": without_scan_results(body["manifests"])} == {
+            "schemaVersion": 2, "mediaType": OCI.index, "manifests": []}
